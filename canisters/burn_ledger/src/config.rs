@@ -1,0 +1,57 @@
+//! Validating the install argument into the stored configuration.
+
+use candid::Principal;
+use common::lifecycle::{check_range, validate_authorities};
+use interfaces::audit::ConfigError;
+use interfaces::burn_ledger::{Config, InitArgs};
+
+/// Version of the stored schema this code reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const DAY: u64 = 24 * 3600;
+
+/// Defaults for an install without an argument: the installer is the only authority.
+pub fn default_args(installer: Principal) -> InitArgs {
+    InitArgs {
+        authorities: vec![installer],
+        subnet_registry: None,
+        license_issuer: None,
+        reporters: vec![],
+        network_target_milli_xdr_per_second: None,
+        usage_report_interval_seconds: None,
+    }
+}
+
+pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
+    validate_authorities(&args.authorities)?;
+    Ok(Config {
+        schema_version: SCHEMA_VERSION,
+        authorities: args.authorities,
+        subnet_registry: args.subnet_registry,
+        license_issuer: args.license_issuer,
+        reporters: args.reporters,
+        network_target_milli_xdr_per_second: check_range(
+            "network_target_milli_xdr_per_second",
+            args.network_target_milli_xdr_per_second.unwrap_or(770),
+            1,
+            1_000_000_000,
+        )?,
+        usage_report_interval_seconds: check_range(
+            "usage_report_interval_seconds",
+            args.usage_report_interval_seconds.unwrap_or(3600),
+            60,
+            7 * DAY,
+        )?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_defaults_to_mission_70() {
+        let c = build_config(default_args(Principal::from_slice(&[1; 29]))).unwrap();
+        assert_eq!(c.network_target_milli_xdr_per_second, 770);
+    }
+}

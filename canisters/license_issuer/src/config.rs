@@ -1,0 +1,57 @@
+//! Validating the install argument into the stored configuration.
+
+use candid::Principal;
+use common::lifecycle::{check_range, validate_authorities};
+use interfaces::audit::ConfigError;
+use interfaces::license_issuer::{Config, InitArgs};
+
+/// Version of the stored schema this code reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const DAY: u64 = 24 * 3600;
+
+/// Defaults for an install without an argument: the installer is the only authority and the
+/// cap is Pakistan's 1,500 seats.
+pub fn default_args(installer: Principal) -> InitArgs {
+    InitArgs {
+        authorities: vec![installer],
+        global_seat_cap: 1_500,
+        subnet_registry: None,
+        burn_ledger: None,
+        offer_ttl_seconds: None,
+        idle_reclaim_days: None,
+        usage_report_interval_seconds: None,
+    }
+}
+
+pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
+    validate_authorities(&args.authorities)?;
+    Ok(Config {
+        schema_version: SCHEMA_VERSION,
+        authorities: args.authorities,
+        global_seat_cap: check_range("global_seat_cap", args.global_seat_cap.into(), 1, 10_000_000)? as u32,
+        subnet_registry: args.subnet_registry,
+        burn_ledger: args.burn_ledger,
+        offer_ttl_seconds: check_range("offer_ttl_seconds", args.offer_ttl_seconds.unwrap_or(14 * DAY), 60, 365 * DAY)?,
+        idle_reclaim_days: check_range("idle_reclaim_days", args.idle_reclaim_days.unwrap_or(90).into(), 1, 3650)? as u32,
+        usage_report_interval_seconds: check_range(
+            "usage_report_interval_seconds",
+            args.usage_report_interval_seconds.unwrap_or(3600),
+            60,
+            7 * DAY,
+        )?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_must_be_positive() {
+        let mut args = default_args(Principal::from_slice(&[1; 29]));
+        assert_eq!(build_config(args.clone()).unwrap().global_seat_cap, 1_500);
+        args.global_seat_cap = 0;
+        assert!(matches!(build_config(args), Err(ConfigError::LimitOutOfRange { .. })));
+    }
+}

@@ -1,0 +1,54 @@
+//! Validating the install argument into the stored configuration.
+
+use candid::Principal;
+use common::lifecycle::{check_range, validate_authorities};
+use interfaces::audit::ConfigError;
+use interfaces::messaging::{Config, InitArgs, Limits};
+
+/// Version of the stored schema this code reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const DAY: u64 = 24 * 3600;
+
+/// Defaults for an install without an argument: the installer is the only authority.
+pub fn default_args(installer: Principal) -> InitArgs {
+    InitArgs { authorities: vec![installer], burn_ledger: None, limits: None, usage_report_interval_seconds: None }
+}
+
+fn check_limits(l: Limits) -> Result<Limits, ConfigError> {
+    check_range("max_envelope_bytes", l.max_envelope_bytes.into(), 64, 1024 * 1024)?;
+    check_range("max_recipients", l.max_recipients.into(), 1, 1024)?;
+    check_range("max_group_size", l.max_group_size.into(), 2, 10_000)?;
+    check_range("messages_per_minute", l.messages_per_minute.into(), 1, 10_000)?;
+    check_range("max_conversations_per_user", l.max_conversations_per_user.into(), 1, 100_000)?;
+    Ok(l)
+}
+
+pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
+    validate_authorities(&args.authorities)?;
+    Ok(Config {
+        schema_version: SCHEMA_VERSION,
+        authorities: args.authorities,
+        burn_ledger: args.burn_ledger,
+        limits: check_limits(args.limits.unwrap_or_default())?,
+        usage_report_interval_seconds: check_range(
+            "usage_report_interval_seconds",
+            args.usage_report_interval_seconds.unwrap_or(3600),
+            60,
+            7 * DAY,
+        )?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_bounded() {
+        let mut args = default_args(Principal::from_slice(&[1; 29]));
+        assert_eq!(build_config(args.clone()).unwrap().limits, Limits::default());
+        args.limits = Some(Limits { max_group_size: 1, ..Limits::default() });
+        assert!(matches!(build_config(args), Err(ConfigError::LimitOutOfRange { name, .. }) if name == "max_group_size"));
+    }
+}
