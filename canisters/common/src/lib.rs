@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cbor;
+pub mod core_state;
 #[cfg(feature = "did-check")]
 pub mod did;
 pub mod guard;
