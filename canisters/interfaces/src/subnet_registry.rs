@@ -54,3 +54,16 @@ pub struct Placement {
     pub recorded_by: Principal,
     pub recorded_at_ns: u64,
 }
+
+/// Why a registry call was refused. Each variant carries what the caller needs to understand it;
+/// a refused call changes nothing.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub enum RegistryError {
+    /// The caller may not make this call (anonymous, not an authority, not a recorder, ...).
+    NotAuthorized { caller: Principal, required: String },
+    SubnetNotFound { subnet_id: Principal },
+    /// Placements are only recorded on `Live` subnets.
+    SubnetNotLive { subnet_id: Principal, status: SubnetStatus },
+    /// The canister is already recorded on another subnet.
+    CanisterAlreadyPlaced { canister: Principal, subnet_id: Principal },
+}
