@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Deploys the Sovereign Cloud Suite to a running local dfx replica (`dfx start --background`),
+# wiring each canister's peers into its install argument, with the Pakistan defaults.
+# Idempotent: a second run upgrades the canisters (same arguments) instead of failing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+usage() {
+  cat <<USAGE
+usage: scripts/deploy-local.sh [--network NAME] [AUTHORITY_PRINCIPAL ...]
+
+Creates the four canisters (if needed), builds them, and installs or upgrades each with
+its peers' canister ids. Authorities = the current dfx identity plus any principals given.
+Pakistan defaults: 1,500 license seats, registry quorum = majority of the authorities.
+Prints each canister's Candid UI link at the end.
+  --network NAME   dfx network (default: local)
+  --help           this text
+USAGE
+}
+
+NETWORK=local
+extra=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --help | -h) usage; exit 0 ;;
+    --network) NETWORK="$2"; shift 2 ;;
+    *) extra+=("$1"); shift ;;
+  esac
+done
+
+command -v dfx >/dev/null || { echo "deploy-local.sh: dfx is not installed" >&2; exit 1; }
+dfx ping "$NETWORK" >/dev/null 2>&1 || { echo "deploy-local.sh: no replica on '$NETWORK'; run: dfx start --background" >&2; exit 1; }
+
+me="$(dfx identity get-principal)"
+authorities=("$me" "${extra[@]}")
+quorum=$(( ${#authorities[@]} / 2 + 1 ))
+auth_vec=""
+for a in "${authorities[@]}"; do auth_vec+="principal \"$a\"; "; done
+
+echo "==> creating canisters (existing ones are kept)"
+dfx canister create --all --network "$NETWORK"
+id() { dfx canister id "$1" --network "$NETWORK"; }
+registry="$(id subnet_registry)"
+issuer="$(id license_issuer)"
+messaging="$(id messaging)"
+ledger="$(id burn_ledger)"
+
+deploy() { # deploy NAME CANDID_ARGUMENT: installs, or upgrades an installed canister
+  echo "==> deploying $1"
+  # --upgrade-unchanged: a re-run re-applies the arguments even when the wasm is the same
+  dfx deploy "$1" --network "$NETWORK" --argument "$2" --upgrade-unchanged
+}
+
+deploy subnet_registry "(opt record {
+  authorities = vec { $auth_vec };
+  quorum = $quorum : nat32;
+  placement_recorders = vec { principal \"$issuer\" };
+  burn_ledger = opt principal \"$ledger\";
+  proposal_ttl_seconds = null;
+  usage_report_interval_seconds = null;
+})"
+deploy license_issuer "(opt record {
+  authorities = vec { $auth_vec };
+  global_seat_cap = 1500 : nat32;
+  subnet_registry = opt principal \"$registry\";
+  burn_ledger = opt principal \"$ledger\";
+  offer_ttl_seconds = null;
+  idle_reclaim_days = null;
+  usage_report_interval_seconds = null;
+})"
+deploy messaging "(opt record {
+  authorities = vec { $auth_vec };
+  burn_ledger = opt principal \"$ledger\";
+  limits = null;
+  usage_report_interval_seconds = null;
+})"
+deploy burn_ledger "(opt record {
+  authorities = vec { $auth_vec };
+  subnet_registry = opt principal \"$registry\";
+  license_issuer = opt principal \"$issuer\";
+  reporters = vec { principal \"$registry\"; principal \"$issuer\"; principal \"$messaging\"; principal \"$ledger\" };
+  network_target_milli_xdr_per_second = null;
+  usage_report_interval_seconds = null;
+})"
+
+port="$(dfx info webserver-port 2>/dev/null || echo 4943)"
+candid_ui="$(dfx canister id __Candid_UI --network "$NETWORK" 2>/dev/null || true)"
+echo
+echo "Candid UI:"
+for c in subnet_registry license_issuer messaging burn_ledger; do
+  if [[ -n "$candid_ui" ]]; then
+    echo "  $c: http://127.0.0.1:$port/?canisterId=$candid_ui&id=$(id "$c")"
+  else
+    echo "  $c: $(id "$c") (open Candid UI from the URL dfx deploy printed)"
+  fi
+done
