@@ -11,15 +11,13 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasmtime::{Config, Engine, InstancePre, Linker, Module};
+use wasmtime::{Config, Engine, InstancePre, Module};
 
 /// A canister module ready to instantiate.
 pub struct CompiledModule {
     /// SHA-256 of the wasm as installed (what `canister_status` reports as module hash).
     pub hash: [u8; 32],
-    pub module: Module,
     pub pre: InstancePre<HostState>,
-    pub has_table: bool,
     pub mutable_globals: Vec<u32>,
     pub exports: Vec<String>,
 }
@@ -36,8 +34,6 @@ pub fn engine() -> &'static Engine {
         let mut config = Config::new();
         // Fuel counts executed operators: the instruction counter and the IC's limits.
         config.consume_fuel(true);
-        // Canister code recurses deeply in candid decoding; the IC allows a 5 MiB native stack.
-        config.max_wasm_stack(4 << 20);
         Engine::new(&config).expect("wasmtime engine config")
     })
 }
@@ -69,12 +65,12 @@ pub fn compile(wasm: &[u8]) -> Result<Arc<CompiledModule>, String> {
         return Ok(m.clone());
     }
     let wasm = maybe_gunzip(wasm)?;
-    let Instrumented { wasm: instrumented, has_table, mutable_globals, .. } = instrument(&wasm)?;
+    let Instrumented { wasm: instrumented, mutable_globals, .. } = instrument(&wasm)?;
     let module = load_or_compile(&hash, &instrumented)?;
     let exports = module.exports().map(|e| e.name().to_string()).collect();
     let linker = system_api::linker_for(engine(), &module)?;
     let pre = linker.instantiate_pre(&module).map_err(|e| format!("cannot link canister module: {e:#}"))?;
-    let compiled = Arc::new(CompiledModule { hash, module, pre, has_table, mutable_globals, exports });
+    let compiled = Arc::new(CompiledModule { hash, pre, mutable_globals, exports });
     memo.lock().unwrap().insert(hash, compiled.clone());
     Ok(compiled)
 }
@@ -101,7 +97,7 @@ fn load_or_compile(hash: &[u8; 32], instrumented: &[u8]) -> Result<Module, Strin
     Ok(module)
 }
 
-/// The IC accepts gzipped modules; so do we.
+/// The IC also accepts gzipped modules; the executor does not (say so instead of failing oddly).
 fn maybe_gunzip(wasm: &[u8]) -> Result<Vec<u8>, String> {
     if wasm.starts_with(&[0x1f, 0x8b]) {
         return Err("gzipped wasm is not supported by ic_executor; pass the raw .wasm".into());

@@ -10,7 +10,7 @@ use crate::stable::StableMemory;
 use crate::types::CanisterStatus;
 use candid::Principal;
 use std::fmt;
-use wasmtime::{Caller, Engine, Extern, Linker, Memory, Module, Result};
+use wasmtime::{Caller, Engine, Extern, IntoFunc, Linker, Memory, Module, Result};
 
 /// Which entry point a message runs; decides which System API functions are available
 /// (interface spec, "Overview of imports").
@@ -48,7 +48,7 @@ impl EntryKind {
 
 /// The canister's system state that the wasm reads and writes. Lives in the executor's canister
 /// record between messages; swapped into the store while a message runs.
-#[derive(Default)]
+#[derive(Clone)]
 pub struct SystemState {
     pub id: Principal,
     pub controllers: Vec<Principal>,
@@ -62,6 +62,23 @@ pub struct SystemState {
     /// Sorted by name, as `env_var_name` indices must be stable.
     pub env_vars: Vec<(String, String)>,
     pub logs: Vec<String>,
+}
+
+impl Default for SystemState {
+    fn default() -> Self {
+        SystemState {
+            id: Principal::anonymous(),
+            controllers: Vec::new(),
+            cycles: 0,
+            stable: StableMemory::default(),
+            certified_data: Vec::new(),
+            global_timer: 0,
+            version: 0,
+            status: None,
+            env_vars: Vec::new(),
+            logs: Vec::new(),
+        }
+    }
 }
 
 /// A call under construction (between `call_new` and `call_perform`).
@@ -78,7 +95,6 @@ pub struct CallBuilder {
 }
 
 /// The message being executed and what it has produced so far.
-#[derive(Default)]
 pub struct MessageCtx {
     pub kind: EntryKind,
     pub now: u64,
@@ -103,6 +119,31 @@ pub struct MessageCtx {
     /// Deadline of the incoming best-effort call (0 = none).
     pub deadline: u64,
     pub accepted: bool,
+}
+
+impl Default for MessageCtx {
+    fn default() -> Self {
+        MessageCtx {
+            kind: EntryKind::Idle,
+            now: 0,
+            caller: Principal::anonymous(),
+            method: String::new(),
+            arg: Vec::new(),
+            reject: None,
+            replicated: false,
+            can_respond: false,
+            response: None,
+            reply_buf: Vec::new(),
+            cycles_available: 0,
+            cycles_refunded: 0,
+            call: None,
+            outgoing: Vec::new(),
+            instruction_limit: 0,
+            call_context_instructions: 0,
+            deadline: 0,
+            accepted: false,
+        }
+    }
 }
 
 pub struct HostState {
@@ -208,19 +249,19 @@ fn instructions_so_far(c: &C<'_>) -> u64 {
 /// other import the module has.
 pub fn linker_for(engine: &Engine, module: &Module) -> std::result::Result<Linker<HostState>, String> {
     let mut l = Linker::new(engine);
-    define_ic0(&mut l).map_err(|e| format!("defining ic0: {e:#}"))?;
+    let known = {
+        let mut d = Defs { l: &mut l, names: Vec::new() };
+        define_ic0(&mut d).map_err(|e| format!("defining ic0: {e:#}"))?;
+        d.names
+    };
     for import in module.imports() {
         let (m, n) = (import.module().to_string(), import.name().to_string());
-        if l.get_by_import(import.clone()).is_some() {
-            continue;
+        if m == "ic0" && known.contains(&n.as_str()) {
+            continue; // a signature mismatch is reported by instantiate_pre
         }
-        // A known name with a different signature is a module we cannot run: fail at install.
         let Some(fty) = import.ty().func().cloned() else {
             return Err(format!("unsupported non-function import {m}.{n}"));
         };
-        if m == "ic0" && l.iter_by_name(&m, &n) {
-            return Err(format!("import ic0.{n} has an unexpected signature {fty:?}"));
-        }
         let what = format!("{m}.{n}");
         l.func_new(&m, &n, fty, move |_c, _args, _rets| {
             Err(wasmtime::Error::new(HostTrap::Violation(format!("{what} is not implemented by ic_executor"))))
@@ -230,13 +271,385 @@ pub fn linker_for(engine: &Engine, module: &Module) -> std::result::Result<Linke
     Ok(l)
 }
 
-trait HasName {
-    fn iter_by_name(&self, module: &str, name: &str) -> bool;
+/// The `ic0` functions the executor implements.
+pub fn implemented_ic0(engine: &Engine) -> Vec<&'static str> {
+    let mut l = Linker::new(engine);
+    let mut d = Defs { l: &mut l, names: Vec::new() };
+    define_ic0(&mut d).expect("defining ic0");
+    d.names
 }
 
-impl HasName for Linker<HostState> {
-    fn iter_by_name(&self, module: &str, name: &str) -> bool {
-        self.iter(&mut wasmtime::Store::new(self.engine(), None::<()>).as_context_mut_hack())
-            .any(|(m, n, _)| m == module && n == name)
+struct Defs<'a> {
+    l: &'a mut Linker<HostState>,
+    names: Vec<&'static str>,
+}
+
+impl Defs<'_> {
+    fn f<P, A>(&mut self, name: &'static str, func: impl IntoFunc<HostState, P, A>) -> Result<()> {
+        self.names.push(name);
+        self.l.func_wrap("ic0", name, func)?;
+        Ok(())
     }
+}
+
+fn define_ic0(d: &mut Defs<'_>) -> Result<()> {
+    use EntryKind as K;
+    // --- message data ---
+    d.f("msg_arg_data_size", |c: C<'_>| -> Result<u32> {
+        require(&c, "msg_arg_data_size", |k| !matches!(k, K::RejectCallback | K::Cleanup | K::GlobalTimer | K::Heartbeat | K::PreUpgrade))?;
+        Ok(c.data().msg.arg.len() as u32)
+    })?;
+    d.f("msg_arg_data_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        require(&c, "msg_arg_data_copy", |k| !matches!(k, K::RejectCallback | K::Cleanup | K::GlobalTimer | K::Heartbeat | K::PreUpgrade))?;
+        let arg = std::mem::take(&mut c.data_mut().msg.arg);
+        let r = copy_out(&mut c, "msg_arg_data_copy", dst, off, size, &arg);
+        c.data_mut().msg.arg = arg;
+        r
+    })?;
+    d.f("msg_caller_size", |c: C<'_>| -> Result<u32> { Ok(c.data().msg.caller.as_slice().len() as u32) })?;
+    d.f("msg_caller_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        let caller = c.data().msg.caller;
+        copy_out(&mut c, "msg_caller_copy", dst, off, size, caller.as_slice())
+    })?;
+    d.f("msg_reject_code", |c: C<'_>| -> Result<u32> {
+        require(&c, "msg_reject_code", |k| k.is_callback())?;
+        Ok(c.data().msg.reject.as_ref().map_or(0, |r| r.0))
+    })?;
+    d.f("msg_reject_msg_size", |c: C<'_>| -> Result<u32> {
+        require(&c, "msg_reject_msg_size", |k| k == K::RejectCallback)?;
+        Ok(c.data().msg.reject.as_ref().map_or(0, |r| r.1.len() as u32))
+    })?;
+    d.f("msg_reject_msg_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        require(&c, "msg_reject_msg_copy", |k| k == K::RejectCallback)?;
+        let m = c.data().msg.reject.as_ref().map(|r| r.1.clone()).unwrap_or_default();
+        copy_out(&mut c, "msg_reject_msg_copy", dst, off, size, m.as_bytes())
+    })?;
+    d.f("msg_deadline", |c: C<'_>| -> Result<u64> { Ok(c.data().msg.deadline) })?;
+    d.f("msg_method_name_size", |c: C<'_>| -> Result<u32> {
+        require(&c, "msg_method_name_size", |k| k == K::InspectMessage)?;
+        Ok(c.data().msg.method.len() as u32)
+    })?;
+    d.f("msg_method_name_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        require(&c, "msg_method_name_copy", |k| k == K::InspectMessage)?;
+        let m = c.data().msg.method.clone();
+        copy_out(&mut c, "msg_method_name_copy", dst, off, size, m.as_bytes())
+    })?;
+    d.f("accept_message", |mut c: C<'_>| -> Result<()> {
+        require(&c, "accept_message", |k| k == K::InspectMessage)?;
+        if c.data().msg.accepted {
+            return violation("ic0.accept_message called twice");
+        }
+        c.data_mut().msg.accepted = true;
+        Ok(())
+    })?;
+
+    // --- responding ---
+    d.f("msg_reply_data_append", |mut c: C<'_>, src: u32, size: u32| -> Result<()> {
+        check_can_respond(&c, "msg_reply_data_append")?;
+        let bytes = read_mem(&mut c, "msg_reply_data_append", src as u64, size as u64)?;
+        let buf = &mut c.data_mut().msg.reply_buf;
+        if buf.len() + bytes.len() > costs::MAX_PAYLOAD {
+            return violation(format!("ic0.msg_reply_data_append: reply exceeds {} bytes", costs::MAX_PAYLOAD));
+        }
+        buf.extend_from_slice(&bytes);
+        Ok(())
+    })?;
+    d.f("msg_reply", |mut c: C<'_>| -> Result<()> {
+        check_can_respond(&c, "msg_reply")?;
+        let m = &mut c.data_mut().msg;
+        m.response = Some(Ok(std::mem::take(&mut m.reply_buf)));
+        Ok(())
+    })?;
+    d.f("msg_reject", |mut c: C<'_>, src: u32, size: u32| -> Result<()> {
+        check_can_respond(&c, "msg_reject")?;
+        let bytes = read_mem(&mut c, "msg_reject", src as u64, size as u64)?;
+        let text = String::from_utf8(bytes).or_else(|_| violation("ic0.msg_reject: message is not UTF-8"))?;
+        c.data_mut().msg.response = Some(Err(text));
+        Ok(())
+    })?;
+
+    // --- cycles ---
+    d.f("msg_cycles_available128", |mut c: C<'_>, dst: u32| -> Result<()> {
+        require(&c, "msg_cycles_available128", |k| k == K::Update || k.is_callback())?;
+        let v = if c.data().msg.can_respond { c.data().msg.cycles_available } else { 0 };
+        write_u128(&mut c, "msg_cycles_available128", dst, v)
+    })?;
+    d.f("msg_cycles_refunded128", |mut c: C<'_>, dst: u32| -> Result<()> {
+        require(&c, "msg_cycles_refunded128", |k| k.is_callback())?;
+        let v = c.data().msg.cycles_refunded;
+        write_u128(&mut c, "msg_cycles_refunded128", dst, v)
+    })?;
+    d.f("msg_cycles_accept128", |mut c: C<'_>, hi: u64, lo: u64, dst: u32| -> Result<()> {
+        require(&c, "msg_cycles_accept128", |k| k == K::Update || k.is_callback())?;
+        let st = c.data_mut();
+        let amount = if st.msg.can_respond { u128_of(hi, lo).min(st.msg.cycles_available) } else { 0 };
+        st.msg.cycles_available -= amount;
+        st.sys.cycles += amount;
+        write_u128(&mut c, "msg_cycles_accept128", dst, amount)
+    })?;
+    d.f("cycles_burn128", |mut c: C<'_>, hi: u64, lo: u64, dst: u32| -> Result<()> {
+        require(&c, "cycles_burn128", |k| !k.is_query_like())?;
+        let st = c.data_mut();
+        let amount = u128_of(hi, lo).min(st.sys.cycles);
+        st.sys.cycles -= amount;
+        write_u128(&mut c, "cycles_burn128", dst, amount)
+    })?;
+    d.f("canister_cycle_balance128", |mut c: C<'_>, dst: u32| -> Result<()> {
+        let v = c.data().sys.cycles;
+        write_u128(&mut c, "canister_cycle_balance128", dst, v)
+    })?;
+    // No freezing threshold or reserved cycles are modelled: liquid = balance.
+    d.f("canister_liquid_cycle_balance128", |mut c: C<'_>, dst: u32| -> Result<()> {
+        let v = c.data().sys.cycles;
+        write_u128(&mut c, "canister_liquid_cycle_balance128", dst, v)
+    })?;
+
+    // --- canister ---
+    d.f("canister_self_size", |c: C<'_>| -> Result<u32> { Ok(c.data().sys.id.as_slice().len() as u32) })?;
+    d.f("canister_self_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        let id = c.data().sys.id;
+        copy_out(&mut c, "canister_self_copy", dst, off, size, id.as_slice())
+    })?;
+    d.f("canister_status", |c: C<'_>| -> Result<u32> {
+        Ok(match c.data().sys.status {
+            Some(CanisterStatus::Running) | None => 1,
+            Some(CanisterStatus::Stopping) => 2,
+            Some(CanisterStatus::Stopped) => 3,
+        })
+    })?;
+    d.f("canister_version", |c: C<'_>| -> Result<u64> { Ok(c.data().sys.version) })?;
+    d.f("subnet_self_size", |c: C<'_>| -> Result<u32> { Ok(c.data().subnet.as_slice().len() as u32) })?;
+    d.f("subnet_self_copy", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        let id = c.data().subnet;
+        copy_out(&mut c, "subnet_self_copy", dst, off, size, id.as_slice())
+    })?;
+    d.f("subnet_self_node_count", |_c: C<'_>| -> Result<u32> { Ok(13) })?;
+    d.f("is_controller", |mut c: C<'_>, src: u32, size: u32| -> Result<u32> {
+        if size > 29 {
+            return violation("ic0.is_controller: principal longer than 29 bytes");
+        }
+        let bytes = read_mem(&mut c, "is_controller", src as u64, size as u64)?;
+        let p = principal_from(&bytes, "is_controller")?;
+        Ok(c.data().sys.controllers.contains(&p) as u32)
+    })?;
+    d.f("in_replicated_execution", |c: C<'_>| -> Result<u32> { Ok(c.data().msg.replicated as u32) })?;
+
+    // --- inter-canister calls ---
+    d.f(
+        "call_new",
+        |mut c: C<'_>, callee_src: u32, callee_size: u32, name_src: u32, name_size: u32, reply_fun: u32, reply_env: u32, reject_fun: u32, reject_env: u32| -> Result<()> {
+            require(&c, "call_new", |k| k.may_call())?;
+            let callee = read_mem(&mut c, "call_new", callee_src as u64, callee_size as u64)?;
+            let callee = principal_from(&callee, "call_new")?;
+            let name = read_mem(&mut c, "call_new", name_src as u64, name_size as u64)?;
+            let method = String::from_utf8(name).or_else(|_| violation("ic0.call_new: method name is not UTF-8"))?;
+            let st = c.data_mut();
+            // A call still under construction is discarded, its cycles returned (spec: call_new).
+            if let Some(old) = st.msg.call.take() {
+                st.sys.cycles += old.cycles;
+            }
+            st.msg.call = Some(CallBuilder {
+                callee,
+                method,
+                arg: Vec::new(),
+                cycles: 0,
+                reply: (reply_fun, reply_env),
+                reject: (reject_fun, reject_env),
+                cleanup: None,
+                timeout_seconds: None,
+            });
+            Ok(())
+        },
+    )?;
+    d.f("call_on_cleanup", |mut c: C<'_>, fun: u32, env: u32| -> Result<()> {
+        let Some(call) = c.data_mut().msg.call.as_mut() else { return violation("ic0.call_on_cleanup: no call under construction") };
+        if call.cleanup.is_some() {
+            return violation("ic0.call_on_cleanup: called twice for one call");
+        }
+        call.cleanup = Some((fun, env));
+        Ok(())
+    })?;
+    d.f("call_data_append", |mut c: C<'_>, src: u32, size: u32| -> Result<()> {
+        if c.data().msg.call.is_none() {
+            return violation("ic0.call_data_append: no call under construction");
+        }
+        let bytes = read_mem(&mut c, "call_data_append", src as u64, size as u64)?;
+        let call = c.data_mut().msg.call.as_mut().unwrap();
+        if call.arg.len() + bytes.len() > costs::MAX_PAYLOAD {
+            return violation(format!("ic0.call_data_append: payload exceeds {} bytes", costs::MAX_PAYLOAD));
+        }
+        call.arg.extend_from_slice(&bytes);
+        Ok(())
+    })?;
+    d.f("call_with_best_effort_response", |mut c: C<'_>, timeout: u32| -> Result<()> {
+        let Some(call) = c.data_mut().msg.call.as_mut() else {
+            return violation("ic0.call_with_best_effort_response: no call under construction");
+        };
+        if call.timeout_seconds.is_some() {
+            return violation("ic0.call_with_best_effort_response: called twice for one call");
+        }
+        call.timeout_seconds = Some(timeout.min(costs::MAX_CALL_TIMEOUT_SECONDS));
+        Ok(())
+    })?;
+    d.f("call_cycles_add128", |mut c: C<'_>, hi: u64, lo: u64| -> Result<()> {
+        let st = c.data_mut();
+        if st.msg.call.is_none() {
+            return violation("ic0.call_cycles_add128: no call under construction");
+        }
+        let amount = u128_of(hi, lo);
+        if amount > st.sys.cycles {
+            return violation(format!("ic0.call_cycles_add128: cannot add {amount} cycles, balance is {}", st.sys.cycles));
+        }
+        st.sys.cycles -= amount;
+        st.msg.call.as_mut().unwrap().cycles += amount;
+        Ok(())
+    })?;
+    d.f("call_perform", |mut c: C<'_>| -> Result<u32> {
+        let st = c.data_mut();
+        let Some(call) = st.msg.call.take() else { return violation("ic0.call_perform: no call under construction") };
+        let cost = costs::call_cost(call.method.len() as u64, call.arg.len() as u64);
+        // Fails synchronously (SYS_TRANSIENT) when the fee cannot be paid or the queue is full;
+        // the attached cycles go back to the balance and no callback will run.
+        if st.sys.cycles < cost || st.msg.outgoing.len() >= 500 {
+            st.sys.cycles += call.cycles;
+            return Ok(2);
+        }
+        st.sys.cycles -= cost;
+        st.msg.outgoing.push(call);
+        Ok(0)
+    })?;
+    d.f("cost_call", |mut c: C<'_>, method_size: u64, payload_size: u64, dst: u32| -> Result<()> {
+        write_u128(&mut c, "cost_call", dst, costs::call_cost(method_size, payload_size))
+    })?;
+    d.f("cost_create_canister", |mut c: C<'_>, dst: u32| -> Result<()> {
+        write_u128(&mut c, "cost_create_canister", dst, costs::CREATE_CANISTER_FEE)
+    })?;
+
+    // --- stable memory (64-bit and legacy 32-bit) ---
+    d.f("stable64_size", |c: C<'_>| -> Result<u64> { Ok(c.data().sys.stable.size_pages()) })?;
+    d.f("stable64_grow", |mut c: C<'_>, n: u64| -> Result<u64> {
+        Ok(c.data_mut().sys.stable.grow(n).unwrap_or(u64::MAX))
+    })?;
+    d.f("stable64_write", |mut c: C<'_>, off: u64, src: u64, size: u64| -> Result<()> {
+        let bytes = read_mem(&mut c, "stable64_write", src, size)?;
+        c.data_mut().sys.stable.write(off, &bytes).or_else(|e| violation(format!("ic0.stable64_write: {e}")))
+    })?;
+    d.f("stable64_read", |mut c: C<'_>, dst: u64, off: u64, size: u64| -> Result<()> {
+        let mut buf = vec![0u8; size as usize];
+        c.data().sys.stable.read(off, &mut buf).or_else(|e| violation(format!("ic0.stable64_read: {e}")))?;
+        write_mem(&mut c, "stable64_read", dst, &buf)
+    })?;
+    d.f("stable_size", |c: C<'_>| -> Result<u32> {
+        let p = c.data().sys.stable.size_pages();
+        if p > 65536 {
+            return violation("ic0.stable_size: stable memory exceeds 4 GiB, use stable64_size");
+        }
+        Ok(p as u32)
+    })?;
+    d.f("stable_grow", |mut c: C<'_>, n: u32| -> Result<i32> {
+        let s = &mut c.data_mut().sys.stable;
+        if s.size_pages() + n as u64 > 65536 {
+            return Ok(-1);
+        }
+        Ok(s.grow(n as u64).map_or(-1, |old| old as i32))
+    })?;
+    d.f("stable_write", |mut c: C<'_>, off: u32, src: u32, size: u32| -> Result<()> {
+        let bytes = read_mem(&mut c, "stable_write", src as u64, size as u64)?;
+        c.data_mut().sys.stable.write(off as u64, &bytes).or_else(|e| violation(format!("ic0.stable_write: {e}")))
+    })?;
+    d.f("stable_read", |mut c: C<'_>, dst: u32, off: u32, size: u32| -> Result<()> {
+        let mut buf = vec![0u8; size as usize];
+        c.data().sys.stable.read(off as u64, &mut buf).or_else(|e| violation(format!("ic0.stable_read: {e}")))?;
+        write_mem(&mut c, "stable_read", dst as u64, &buf)
+    })?;
+
+    // --- certified data ---
+    d.f("certified_data_set", |mut c: C<'_>, src: u32, size: u32| -> Result<()> {
+        require(&c, "certified_data_set", |k| !k.is_query_like() && k != K::Cleanup)?;
+        if size > 32 {
+            return violation("ic0.certified_data_set: more than 32 bytes");
+        }
+        let bytes = read_mem(&mut c, "certified_data_set", src as u64, size as u64)?;
+        c.data_mut().sys.certified_data = bytes;
+        Ok(())
+    })?;
+    // No certificates are produced (there is no subnet key): a canister sees "not present".
+    d.f("data_certificate_present", |_c: C<'_>| -> Result<u32> { Ok(0) })?;
+
+    // --- time, timers, counters ---
+    d.f("time", |c: C<'_>| -> Result<u64> { Ok(c.data().msg.now) })?;
+    d.f("global_timer_set", |mut c: C<'_>, ts: u64| -> Result<u64> {
+        require(&c, "global_timer_set", |k| !k.is_query_like() && k != K::Cleanup)?;
+        Ok(std::mem::replace(&mut c.data_mut().sys.global_timer, ts))
+    })?;
+    d.f("performance_counter", |c: C<'_>, kind: u32| -> Result<u64> {
+        let here = instructions_so_far(&c);
+        match kind {
+            0 => Ok(here),
+            1 => Ok(c.data().msg.call_context_instructions + here),
+            _ => violation(format!("ic0.performance_counter: unknown counter type {kind}")),
+        }
+    })?;
+
+    // --- environment variables ---
+    d.f("env_var_count", |c: C<'_>| -> Result<u32> { Ok(c.data().sys.env_vars.len() as u32) })?;
+    d.f("env_var_name_size", |c: C<'_>, i: u32| -> Result<u32> {
+        match c.data().sys.env_vars.get(i as usize) {
+            Some((n, _)) => Ok(n.len() as u32),
+            None => violation(format!("ic0.env_var_name_size: index {i} out of bounds")),
+        }
+    })?;
+    d.f("env_var_name_copy", |mut c: C<'_>, i: u32, dst: u32, off: u32, size: u32| -> Result<()> {
+        let Some((n, _)) = c.data().sys.env_vars.get(i as usize).cloned() else {
+            return violation(format!("ic0.env_var_name_copy: index {i} out of bounds"));
+        };
+        copy_out(&mut c, "env_var_name_copy", dst, off, size, n.as_bytes())
+    })?;
+    d.f("env_var_name_exists", |mut c: C<'_>, src: u32, size: u32| -> Result<u32> {
+        let name = read_mem(&mut c, "env_var_name_exists", src as u64, size as u64)?;
+        Ok(c.data().sys.env_vars.iter().any(|(n, _)| n.as_bytes() == name) as u32)
+    })?;
+    d.f("env_var_value_size", |mut c: C<'_>, src: u32, size: u32| -> Result<u32> {
+        let name = read_mem(&mut c, "env_var_value_size", src as u64, size as u64)?;
+        match c.data().sys.env_vars.iter().find(|(n, _)| n.as_bytes() == name) {
+            Some((_, v)) => Ok(v.len() as u32),
+            None => violation(format!("ic0.env_var_value_size: no variable {}", String::from_utf8_lossy(&name))),
+        }
+    })?;
+    d.f("env_var_value_copy", |mut c: C<'_>, src: u32, size: u32, dst: u32, off: u32, len: u32| -> Result<()> {
+        let name = read_mem(&mut c, "env_var_value_copy", src as u64, size as u64)?;
+        let Some((_, v)) = c.data().sys.env_vars.iter().find(|(n, _)| n.as_bytes() == name).cloned() else {
+            return violation(format!("ic0.env_var_value_copy: no variable {}", String::from_utf8_lossy(&name)));
+        };
+        copy_out(&mut c, "env_var_value_copy", dst, off, len, v.as_bytes())
+    })?;
+
+    // --- debugging ---
+    d.f("debug_print", |mut c: C<'_>, src: u32, size: u32| -> Result<()> {
+        let bytes = read_mem(&mut c, "debug_print", src as u64, size as u64)?;
+        let line = String::from_utf8_lossy(&bytes).into_owned();
+        let st = c.data_mut();
+        if std::env::var_os("IC_EXECUTOR_QUIET").is_none() {
+            eprintln!("[{}] {line}", st.sys.id);
+        }
+        st.sys.logs.push(line);
+        Ok(())
+    })?;
+    d.f("trap", |mut c: C<'_>, src: u32, size: u32| -> Result<()> {
+        let bytes = read_mem(&mut c, "trap", src as u64, size as u64)?;
+        Err(wasmtime::Error::new(HostTrap::Called(String::from_utf8_lossy(&bytes).into_owned())))
+    })?;
+    Ok(())
+}
+
+fn check_can_respond(c: &C<'_>, api: &str) -> Result<()> {
+    let m = &c.data().msg;
+    let kind_ok = matches!(m.kind, EntryKind::Update | EntryKind::Query | EntryKind::ReplicatedQuery) || m.kind.is_callback();
+    if !kind_ok {
+        return violation(format!("ic0.{api} cannot be executed in {:?} mode", m.kind));
+    }
+    if !m.can_respond || m.response.is_some() {
+        return violation(format!("ic0.{api}: the call has already been responded to"));
+    }
+    Ok(())
 }

@@ -35,6 +35,7 @@ pub enum ErrorCode {
     CanisterNotFound = 301,
     CanisterMethodNotFound = 302,
     CanisterWasmModuleNotFound = 303,
+    CanisterInvalidController = 403,
     CanisterRejectedMessage = 406,
     CanisterOutOfCycles = 501,
     CanisterTrapped = 502,

@@ -1,0 +1,168 @@
+//! The management canister (`aaaaa-aa`) methods that canisters call: `raw_rand` and
+//! `canister_status`. Anything else is rejected with a message naming the method.
+
+use crate::executor::Executor;
+use crate::types::{CanisterStatus, ErrorCode, Reject};
+use candid::{CandidType, Deserialize, Nat, Principal};
+
+#[derive(CandidType, Deserialize)]
+struct CanisterIdRecord {
+    canister_id: Principal,
+}
+
+#[derive(CandidType)]
+#[allow(non_camel_case_types)]
+enum Status {
+    running,
+    stopping,
+    stopped,
+}
+
+#[derive(CandidType)]
+#[allow(non_camel_case_types)]
+enum LogVisibility {
+    controllers,
+}
+
+#[derive(CandidType)]
+struct EnvironmentVariable {
+    name: String,
+    value: String,
+}
+
+#[derive(CandidType)]
+struct DefiniteCanisterSettings {
+    controllers: Vec<Principal>,
+    compute_allocation: Nat,
+    memory_allocation: Nat,
+    freezing_threshold: Nat,
+    reserved_cycles_limit: Nat,
+    log_visibility: LogVisibility,
+    wasm_memory_limit: Nat,
+    wasm_memory_threshold: Nat,
+    environment_variables: Vec<EnvironmentVariable>,
+}
+
+#[derive(CandidType)]
+struct MemoryMetrics {
+    wasm_memory_size: Nat,
+    stable_memory_size: Nat,
+    global_memory_size: Nat,
+    wasm_binary_size: Nat,
+    custom_sections_size: Nat,
+    canister_history_size: Nat,
+    wasm_chunk_store_size: Nat,
+    snapshots_size: Nat,
+}
+
+#[derive(CandidType)]
+struct QueryStats {
+    num_calls_total: Nat,
+    num_instructions_total: Nat,
+    request_payload_bytes_total: Nat,
+    response_payload_bytes_total: Nat,
+}
+
+/// `canister_status_result` of the interface spec (a superset is harmless: extra record fields
+/// are ignored by the decoder).
+#[derive(CandidType)]
+struct CanisterStatusResult {
+    status: Status,
+    ready_for_migration: bool,
+    version: u64,
+    settings: DefiniteCanisterSettings,
+    module_hash: Option<Vec<u8>>,
+    memory_size: Nat,
+    memory_metrics: MemoryMetrics,
+    cycles: Nat,
+    reserved_cycles: Nat,
+    idle_cycles_burned_per_day: Nat,
+    query_stats: QueryStats,
+}
+
+fn n(v: impl Into<u128>) -> Nat {
+    Nat::from(v.into())
+}
+
+pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+    let bad = |e: candid::Error| Reject::new(ErrorCode::CanisterContractViolation, format!("management canister: bad argument to {method}: {e}"));
+    match method {
+        "raw_rand" => {
+            candid::decode_args::<()>(arg).map_err(bad)?;
+            let bytes = ex.random_bytes(32);
+            Ok(candid::encode_one(serde_bytes_vec(bytes)).expect("encode raw_rand"))
+        }
+        "canister_status" => {
+            let (rec,): (CanisterIdRecord,) = candid::decode_args(arg).map_err(bad)?;
+            let id = rec.canister_id;
+            let Some(c) = ex.canister_opt(id) else {
+                return Err(Reject::new(ErrorCode::CanisterNotFound, format!("Canister {id} not found")));
+            };
+            if !c.sys.controllers.contains(&caller) {
+                return Err(Reject::new(
+                    ErrorCode::CanisterInvalidController,
+                    format!("Only the controllers of the canister {id} can control it."),
+                ));
+            }
+            let heap = c.runtime.as_ref().map_or(0, |r| r.heap_size()) as u128;
+            let stable = c.sys.stable.size_bytes() as u128;
+            let result = CanisterStatusResult {
+                status: match c.sys.status.unwrap_or(CanisterStatus::Running) {
+                    CanisterStatus::Running => Status::running,
+                    CanisterStatus::Stopping => Status::stopping,
+                    CanisterStatus::Stopped => Status::stopped,
+                },
+                ready_for_migration: false,
+                version: c.sys.version,
+                settings: DefiniteCanisterSettings {
+                    controllers: c.sys.controllers.clone(),
+                    compute_allocation: n(0u8),
+                    memory_allocation: n(0u8),
+                    freezing_threshold: n(2_592_000u32),
+                    reserved_cycles_limit: n(5_000_000_000_000u64),
+                    log_visibility: LogVisibility::controllers,
+                    wasm_memory_limit: n(3u64 << 30),
+                    wasm_memory_threshold: n(0u8),
+                    environment_variables: c
+                        .sys
+                        .env_vars
+                        .iter()
+                        .map(|(name, value)| EnvironmentVariable { name: name.clone(), value: value.clone() })
+                        .collect(),
+                },
+                module_hash: c.runtime.as_ref().map(|r| r.module.hash.to_vec()),
+                memory_size: n(heap + stable),
+                memory_metrics: MemoryMetrics {
+                    wasm_memory_size: n(heap),
+                    stable_memory_size: n(stable),
+                    global_memory_size: n(0u8),
+                    wasm_binary_size: n(0u8),
+                    custom_sections_size: n(0u8),
+                    canister_history_size: n(0u8),
+                    wasm_chunk_store_size: n(0u8),
+                    snapshots_size: n(0u8),
+                },
+                cycles: n(c.sys.cycles),
+                reserved_cycles: n(0u8),
+                idle_cycles_burned_per_day: n(0u8),
+                query_stats: QueryStats {
+                    num_calls_total: n(0u8),
+                    num_instructions_total: n(0u8),
+                    request_payload_bytes_total: n(0u8),
+                    response_payload_bytes_total: n(0u8),
+                },
+            };
+            let _ = ex.now_ns();
+            Ok(candid::encode_one(result).expect("encode canister_status"))
+        }
+        other => Err(Reject::new(
+            ErrorCode::CanisterMethodNotFound,
+            format!("ic_executor: management canister method `{other}` is not implemented"),
+        )),
+    }
+}
+
+/// `blob` in Candid: a `Vec<u8>` wrapped so it encodes as `vec nat8` = blob.
+fn serde_bytes_vec(v: Vec<u8>) -> Vec<u8> {
+    v
+}
