@@ -984,10 +984,6 @@ impl Executor {
     pub(crate) fn canister_opt(&self, id: Principal) -> Option<&Canister> {
         self.canisters.get(&id)
     }
-
-    pub(crate) fn now_ns(&self) -> u64 {
-        self.now
-    }
 }
 
 fn lifecycle_msg(kind: EntryKind, sender: Principal, arg: Vec<u8>, now: u64, limit: u64) -> MessageCtx {

@@ -38,6 +38,8 @@ struct DefiniteCanisterSettings {
     freezing_threshold: Nat,
     reserved_cycles_limit: Nat,
     log_visibility: LogVisibility,
+    log_memory_limit: Nat,
+    snapshot_visibility: LogVisibility,
     wasm_memory_limit: Nat,
     wasm_memory_threshold: Nat,
     environment_variables: Vec<EnvironmentVariable>,
@@ -53,6 +55,7 @@ struct MemoryMetrics {
     canister_history_size: Nat,
     wasm_chunk_store_size: Nat,
     snapshots_size: Nat,
+    log_memory_store_size: Nat,
 }
 
 #[derive(CandidType)]
@@ -63,8 +66,8 @@ struct QueryStats {
     response_payload_bytes_total: Nat,
 }
 
-/// `canister_status_result` of the interface spec (a superset is harmless: extra record fields
-/// are ignored by the decoder).
+/// `canister_status_result` as in ic-management-canister-types 0.8 (a superset is harmless:
+/// extra record fields are ignored by the decoder; a missing one would fail it).
 #[derive(CandidType)]
 struct CanisterStatusResult {
     status: Status,
@@ -90,7 +93,8 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
         "raw_rand" => {
             candid::decode_args::<()>(arg).map_err(bad)?;
             let bytes = ex.random_bytes(32);
-            Ok(candid::encode_one(serde_bytes_vec(bytes)).expect("encode raw_rand"))
+            // `blob` and `vec nat8` are the same Candid type.
+            Ok(candid::encode_one(bytes).expect("encode raw_rand"))
         }
         "canister_status" => {
             let (rec,): (CanisterIdRecord,) = candid::decode_args(arg).map_err(bad)?;
@@ -121,6 +125,8 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
                     freezing_threshold: n(2_592_000u32),
                     reserved_cycles_limit: n(5_000_000_000_000u64),
                     log_visibility: LogVisibility::controllers,
+                    log_memory_limit: n(0u8),
+                    snapshot_visibility: LogVisibility::controllers,
                     wasm_memory_limit: n(3u64 << 30),
                     wasm_memory_threshold: n(0u8),
                     environment_variables: c
@@ -141,6 +147,7 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
                     canister_history_size: n(0u8),
                     wasm_chunk_store_size: n(0u8),
                     snapshots_size: n(0u8),
+                    log_memory_store_size: n(0u8),
                 },
                 cycles: n(c.sys.cycles),
                 reserved_cycles: n(0u8),
@@ -152,7 +159,6 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
                     response_payload_bytes_total: n(0u8),
                 },
             };
-            let _ = ex.now_ns();
             Ok(candid::encode_one(result).expect("encode canister_status"))
         }
         other => Err(Reject::new(
@@ -160,9 +166,4 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
             format!("ic_executor: management canister method `{other}` is not implemented"),
         )),
     }
-}
-
-/// `blob` in Candid: a `Vec<u8>` wrapped so it encodes as `vec nat8` = blob.
-fn serde_bytes_vec(v: Vec<u8>) -> Vec<u8> {
-    v
 }

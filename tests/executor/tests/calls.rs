@@ -152,3 +152,34 @@ fn calls_cost_cycles() {
     // at least the call fee and two execution fees; far less than a billion
     assert!(spent > 260_000 + 2 * 5_000_000 && spent < 1_000_000_000, "spent {spent}");
 }
+
+#[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq)]
+enum RunStatus {
+    #[serde(rename = "running")]
+    Running,
+    #[serde(rename = "stopping")]
+    Stopping,
+    #[serde(rename = "stopped")]
+    Stopped,
+}
+
+#[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq)]
+struct SelfStatus {
+    status: RunStatus,
+    cycles: candid::Nat,
+    module_hash: Option<Vec<u8>>,
+}
+
+#[test]
+fn canister_status_of_self_needs_self_as_controller() {
+    let (mut ex, ids) = setup(1);
+    let a = ids[0];
+    let (r,): (Result<SelfStatus, CallError>,) = update(&mut ex, a, "self_status", ());
+    assert_eq!(r.unwrap_err().code, 4, "not its own controller: CANISTER_REJECT from the management canister");
+    ex.set_controllers(a, vec![CONTROLLER, a]);
+    let (r,): (Result<SelfStatus, CallError>,) = update(&mut ex, a, "self_status", ());
+    let s = r.unwrap();
+    assert_eq!(s.status, RunStatus::Running);
+    assert_eq!(s.module_hash, ex.module_hash(a).map(|h| h.to_vec()));
+    assert!(s.cycles > candid::Nat::from(90_000_000_000_000u64));
+}

@@ -1,0 +1,119 @@
+//! `Env` on PocketIC (pocket-ic 16, server >= 16.0, < 17), the reference implementation.
+
+use crate::env::{skipped, Env, Reject, Unsupported, TEST_CONTROLLER};
+use candid::Principal;
+use ic_executor::{Fault, RejectCode};
+use pocket_ic::{CanisterSettings, EnvironmentVariable, PocketIc, PocketIcBuilder, RejectResponse};
+use std::time::Duration;
+
+const START_CYCLES: u128 = 100_000_000_000_000;
+/// Rounds per `tick`: a timer's self-call and a call chain each need a round per hop.
+const ROUNDS_PER_TICK: usize = 10;
+
+pub struct PocketIcEnv {
+    pub pic: PocketIc,
+}
+
+/// A PocketIC environment, or `None` after printing exactly one line
+/// `SKIPPED <test>: POCKET_IC_BIN is not set` (pocket-ic would otherwise try to download
+/// its server).
+pub fn pocket_or_skip(test: &str) -> Option<PocketIcEnv> {
+    if std::env::var_os("POCKET_IC_BIN").is_none() {
+        skipped(test, "POCKET_IC_BIN is not set");
+        return None;
+    }
+    Some(PocketIcEnv { pic: PocketIcBuilder::new().with_application_subnet().build() })
+}
+
+impl From<RejectResponse> for Reject {
+    fn from(r: RejectResponse) -> Self {
+        Reject {
+            code: RejectCode::from_u32(r.reject_code as u32).unwrap_or(RejectCode::SysFatal),
+            message: r.reject_message,
+            error_code: format!("{:?}", r.error_code),
+        }
+    }
+}
+
+impl PocketIcEnv {
+    fn top_up(&mut self, id: Principal) {
+        let have = self.pic.cycle_balance(id);
+        if have < START_CYCLES {
+            self.pic.add_cycles(id, START_CYCLES - have);
+        }
+    }
+}
+
+impl Env for PocketIcEnv {
+    fn backend(&self) -> &'static str {
+        "pocket_ic"
+    }
+    fn create_canister(&mut self) -> Principal {
+        self.create_canister_with_env(Vec::new())
+    }
+    fn create_canister_with_env(&mut self, env_vars: Vec<(String, String)>) -> Principal {
+        let settings = CanisterSettings {
+            controllers: Some(vec![TEST_CONTROLLER]),
+            environment_variables: (!env_vars.is_empty())
+                .then(|| env_vars.into_iter().map(|(name, value)| EnvironmentVariable { name, value }).collect()),
+            ..Default::default()
+        };
+        let id = self.pic.create_canister_with_settings(Some(TEST_CONTROLLER), Some(settings));
+        self.top_up(id);
+        id
+    }
+    fn install(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
+        // pocket-ic's install_canister panics on failure; turn that into a Reject like the
+        // other lifecycle calls return.
+        let pic = &self.pic;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pic.install_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER))))
+            .map_err(|p| Reject {
+                code: RejectCode::CanisterError,
+                message: p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_else(|| "install_canister panicked".into()),
+                error_code: String::new(),
+            })
+    }
+    fn reinstall(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
+        Ok(self.pic.reinstall_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER))?)
+    }
+    fn upgrade(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
+        Ok(self.pic.upgrade_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER))?)
+    }
+    fn update_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
+        Ok(self.pic.update_call(id, sender, method, arg)?)
+    }
+    fn query_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
+        Ok(self.pic.query_call(id, sender, method, arg)?)
+    }
+    fn advance_time(&mut self, d: Duration) {
+        self.pic.advance_time(d)
+    }
+    fn tick(&mut self) {
+        for _ in 0..ROUNDS_PER_TICK {
+            self.pic.tick();
+        }
+    }
+    fn stop_canister(&mut self, id: Principal) -> Result<(), Reject> {
+        Ok(self.pic.stop_canister(id, Some(TEST_CONTROLLER))?)
+    }
+    fn start_canister(&mut self, id: Principal) -> Result<(), Reject> {
+        Ok(self.pic.start_canister(id, Some(TEST_CONTROLLER))?)
+    }
+    fn now_ns(&mut self) -> u64 {
+        self.pic.get_time().as_nanos_since_unix_epoch()
+    }
+    fn cycle_balance(&mut self, id: Principal) -> u128 {
+        self.pic.cycle_balance(id)
+    }
+    fn inject_fault(&mut self, _canister: Principal, _method: &str, _fault: Fault) -> Result<(), Unsupported> {
+        Err(Unsupported { backend: "pocket_ic", what: "fault injection" })
+    }
+    fn clear_faults(&mut self) {}
+    fn certified_data(&mut self, _id: Principal) -> Result<Vec<u8>, Unsupported> {
+        Err(Unsupported { backend: "pocket_ic", what: "reading certified data directly (use a certified query)" })
+    }
+}
