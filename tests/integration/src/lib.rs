@@ -1,7 +1,7 @@
 //! The suite's integration scenarios are written once against [`Env`] and run on two
 //! backends: the in-process [`ic_executor`] (always) and PocketIC (when `POCKET_IC_BIN` is set).
 //!
-//! ```ignore
+//! ```text
 //! use suite_tests::*;
 //! fn my_scenario(env: &mut dyn Env) { /* ... */ }
 //! scenario!(my_scenario); // -> tests `my_scenario::executor` and `my_scenario::pocket_ic`
