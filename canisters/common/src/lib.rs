@@ -10,6 +10,7 @@ pub mod core_state;
 pub mod did;
 pub mod guard;
 pub mod lifecycle;
+pub mod usage_reporter;
 
 use ic_stable_structures::memory_manager::VirtualMemory;
 use ic_stable_structures::DefaultMemoryImpl;

@@ -18,6 +18,11 @@ pub struct InitArgs {
     pub network_target_milli_xdr_per_second: Option<u64>,
     /// How often this canister reports its own usage to itself (default 1 hour).
     pub usage_report_interval_seconds: Option<u64>,
+    /// How long a looked-up placement / app owner is trusted before it is asked again
+    /// (default 6 hours).
+    pub attribution_cache_ttl_seconds: Option<u64>,
+    /// How often the timer retries attributing burns whose lookups failed (default 5 minutes).
+    pub attribution_retry_interval_seconds: Option<u64>,
 }
 
 /// The configuration in force, as stored.
@@ -30,6 +35,23 @@ pub struct Config {
     pub reporters: Vec<Principal>,
     pub network_target_milli_xdr_per_second: u64,
     pub usage_report_interval_seconds: u64,
+    #[serde(default = "default_cache_ttl")]
+    pub attribution_cache_ttl_seconds: u64,
+    #[serde(default = "default_retry_interval")]
+    pub attribution_retry_interval_seconds: u64,
+}
+
+/// Default trust period of a cached placement / app owner: 6 hours.
+pub const DEFAULT_ATTRIBUTION_CACHE_TTL_SECONDS: u64 = 6 * 3600;
+/// Default period of the attribution retry timer: 5 minutes.
+pub const DEFAULT_ATTRIBUTION_RETRY_SECONDS: u64 = 300;
+
+fn default_cache_ttl() -> u64 {
+    DEFAULT_ATTRIBUTION_CACHE_TTL_SECONDS
+}
+
+fn default_retry_interval() -> u64 {
+    DEFAULT_ATTRIBUTION_RETRY_SECONDS
 }
 
 // ---- Contract with reporters (every suite canister and app canisters). Extend, don't rename. ----
@@ -45,4 +67,263 @@ pub struct UsageReport {
     pub instructions: Option<u64>,
     pub bytes_stored: Option<u64>,
     pub messages_handled: Option<u64>,
+}
+
+/// What `report_usage` answers when a report is accepted (or recognised as a retry).
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ReportReceipt {
+    /// The reporter's sequence number this receipt is for.
+    pub sequence: u64,
+    /// The burn record holding the report.
+    pub burn_id: u64,
+    /// True when this sequence was already recorded: the retry was acknowledged, not counted again.
+    pub duplicate: bool,
+    /// Sequence numbers skipped just before this report (recorded as a gap), if any.
+    pub gap: Option<SequenceGap>,
+    /// Whether the burn is attributed to a subnet and program yet (a timer retries otherwise).
+    pub attributed: bool,
+}
+
+/// Why a burn-ledger call was refused. A refused call changes nothing.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub enum BurnError {
+    /// Anonymous callers may only query.
+    AnonymousCaller,
+    /// The caller is neither a configured peer nor an app canister license_issuer knows.
+    UnknownReporter { caller: Principal },
+    /// The license issuer could not be asked whether the caller is an app canister; retry later.
+    ReporterCheckUnavailable { caller: Principal, reason: String },
+    /// Only an authority may do this.
+    NotAuthority { caller: Principal },
+    /// Sequence numbers start at 1.
+    ZeroSequence,
+    /// The sequence is not after the last recorded one and was never recorded (it lies in a gap).
+    SequenceNotAfterLast { sequence: u64, last_sequence: u64 },
+    /// This sequence was recorded with different content; a retry must resend the same report.
+    ConflictingRetry { sequence: u64, burn_id: u64 },
+    /// `period_end_ns` must be after `period_start_ns`.
+    EmptyOrBackwardsPeriod { period_start_ns: u64, period_end_ns: u64 },
+    /// The period starts before the end of this reporter's previous period.
+    OverlappingPeriod { period_start_ns: u64, previous_period_end_ns: u64 },
+    /// The period ends after the ledger's current time (clock skew allowance included).
+    PeriodInFuture { period_end_ns: u64, now_ns: u64 },
+    /// One report may cover at most `max_seconds`.
+    PeriodTooLong { seconds: u64, max_seconds: u64 },
+    /// More cycles than any canister can burn in the period (`max` for this period).
+    CyclesOutOfBounds { cycles: u128, max: u128 },
+    /// A rate of zero ICP per XDR is meaningless.
+    ZeroRate,
+    /// The rate's timestamp is older than the rate in force or in the future.
+    RateTimestampOutOfOrder { timestamp_seconds: u64, current_timestamp_seconds: u64, now_seconds: u64 },
+    /// An issuance-model field is out of its sane range.
+    ModelOutOfRange { field: String, value: u128, min: u128, max: u128 },
+    /// No burn with this id.
+    BurnNotFound { burn_id: u64 },
+    /// A window or page argument outside its allowed range.
+    ArgumentOutOfRange { name: String, value: u64, min: u64, max: u64 },
+    /// The same work is already running (e.g. an attribution retry); try again later.
+    AlreadyInProgress { what: String },
+}
+
+/// Sequence numbers `first..=last` of a reporter that never arrived.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct SequenceGap {
+    pub reporter: Principal,
+    pub first: u64,
+    pub last: u64,
+    /// End of the period of the report before the gap.
+    pub after_period_end_ns: u64,
+    /// Start of the period of the report after the gap.
+    pub before_period_start_ns: u64,
+    pub detected_at_ns: u64,
+}
+
+/// The ICP/XDR rate: 1 ICP = `xdr_permyriad_per_icp` / 10,000 XDR, so one ICP buys
+/// `xdr_permyriad_per_icp` × 10^8 cycles and 1 e8s of ICP = `xdr_permyriad_per_icp` cycles.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConversionRate {
+    pub xdr_permyriad_per_icp: u64,
+    /// When the rate was observed (seconds since the epoch), as the CMC stamps it.
+    pub timestamp_seconds: u64,
+}
+
+/// The issuance side of the Mission 70 meter.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IssuanceModel {
+    /// Gross minting per year, in basis points of supply (9.72 % today = 972).
+    pub annual_gross_minting_bps: u32,
+    /// Mission 70's target net inflation, in basis points (5.42 % = 542).
+    pub target_net_inflation_bps: u32,
+    /// ICP total supply, in e8s.
+    pub total_supply_e8s: u128,
+}
+
+/// A burn attribution dimension. Per-subnet totals (`Subnet`, `UnknownSubnet`, `Unattributed`) and
+/// per-program totals (`Program`, `NoProgram`, `Unattributed`) each add up to `Suite`.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// Everything reported to this ledger.
+    Suite,
+    /// One reporting canister.
+    Canister(Principal),
+    /// Burns of canisters placed on this subnet.
+    Subnet(Principal),
+    /// Attributed burns of canisters the registry has no placement for.
+    UnknownSubnet,
+    /// Burns of app canisters of this license program.
+    Program(u64),
+    /// Attributed burns of canisters that belong to no program (the suite's own canisters).
+    NoProgram,
+    /// Burns whose attribution lookups have not succeeded yet.
+    Unattributed,
+}
+
+/// Which family of scopes `list_totals` returns.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeKind {
+    Canister,
+    Subnet,
+    Program,
+}
+
+/// Amounts summed over a scope and time span.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Amounts {
+    /// Cycles consumed (1 cycle = 10^-12 XDR).
+    pub cycles: u128,
+    /// The same in XDR millionths, rounded down.
+    pub micro_xdr: u128,
+    /// ICP equivalent in e8s, each burn at the rate in force when it was recorded, rounded down.
+    pub icp_e8s: u128,
+    /// Cycles recorded while no rate was set (not in `icp_e8s`).
+    pub unpriced_cycles: u128,
+    /// Number of reports.
+    pub reports: u64,
+}
+
+/// Time-bucket size of a series.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    Hour,
+    Day,
+}
+
+/// A series request: buckets of `scope` whose start lies in `[from_ns, to_ns)`.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct SeriesRequest {
+    pub scope: Scope,
+    pub granularity: Granularity,
+    pub from_ns: u64,
+    pub to_ns: u64,
+    /// At most this many buckets (capped at MAX_PAGE).
+    pub limit: Option<u32>,
+}
+
+/// One time bucket.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    pub start_ns: u64,
+    pub amounts: Amounts,
+}
+
+/// Totals of one scope.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ScopeTotals {
+    pub scope: Scope,
+    pub amounts: Amounts,
+}
+
+/// Where a burn was attributed.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Attribution {
+    /// The subnet the canister runs on, if the registry (or the license issuer) knows it.
+    pub subnet_id: Option<Principal>,
+    /// The app's license, program and institution, for app canisters.
+    pub owner: Option<crate::license_issuer::AppOwner>,
+    pub attributed_at_ns: u64,
+}
+
+/// One recorded usage report: the unit of the audit chain.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct BurnRecord {
+    pub burn_id: u64,
+    pub reporter: Principal,
+    pub report: UsageReport,
+    pub recorded_at_ns: u64,
+    /// The rate used to compute `icp_e8s`; `None` when no rate was set.
+    pub rate: Option<ConversionRate>,
+    /// `cycles_consumed / xdr_permyriad_per_icp`, rounded down (0 without a rate).
+    pub icp_e8s: u128,
+    /// `None` while the lookups have not succeeded.
+    pub attribution: Option<Attribution>,
+    /// Failed attribution attempts so far.
+    pub attribution_attempts: u32,
+}
+
+/// What the ledger knows about one reporter.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ReporterInfo {
+    pub reporter: Principal,
+    pub last_sequence: u64,
+    pub last_period_end_ns: u64,
+    pub reports: u64,
+    /// Sequence numbers that never arrived, summed over all gaps.
+    pub missing_sequences: u64,
+    pub gaps: u64,
+}
+
+/// Burn rate over a window and its share of the network-wide Mission 70 target.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BurnRate {
+    /// The window asked for, shortened to the time since the first report.
+    pub window_seconds: u64,
+    pub cycles_in_window: u128,
+    /// Cycles per second = pico-XDR per second.
+    pub cycles_per_second: u128,
+    /// XDR per second in millionths, rounded down.
+    pub micro_xdr_per_second: u128,
+    pub network_target_milli_xdr_per_second: u64,
+    /// Share of the network target, in basis points, rounded down.
+    pub share_of_target_bps: u128,
+}
+
+/// The Mission 70 meter: the suite's burn against the issuance model.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mission70Meter {
+    pub burn_rate: BurnRate,
+    pub rate: Option<ConversionRate>,
+    pub model: IssuanceModel,
+    /// ICP burned per (365-day) year at the current burn rate and ICP/XDR rate, in e8s.
+    pub icp_e8s_burned_per_year: Option<u128>,
+    /// That burn as basis points of supply per year, rounded down, in hundredths of a bp
+    /// (1 = 0.0001 %), so small suites still show a number.
+    pub burn_centi_bps_of_supply: Option<u128>,
+    /// Gross minting minus this burn, in hundredths of a basis point (negative = deflation).
+    pub net_inflation_centi_bps: Option<i128>,
+    /// ICP per year the whole network must burn to meet the target, in e8s.
+    pub network_target_icp_e8s_per_year: Option<u128>,
+}
+
+/// Per-dimension figures of the checkpoint report.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CheckpointLine {
+    pub scope: Scope,
+    pub amounts: Amounts,
+    /// Share of the suite's cycles, basis points.
+    pub share_of_suite_bps: u128,
+}
+
+/// The end-to-end "what does it burn" checkpoint.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct BurnCheckpoint {
+    pub now_ns: u64,
+    pub suite: Amounts,
+    pub meter: Mission70Meter,
+    /// Subnets, then `UnknownSubnet` and `Unattributed` when non-zero (capped at MAX_PAGE lines).
+    pub per_subnet: Vec<CheckpointLine>,
+    /// Programs, then `NoProgram` and `Unattributed` when non-zero (capped at MAX_PAGE lines).
+    pub per_program: Vec<CheckpointLine>,
+    pub reporters: u64,
+    pub pending_attribution: u64,
+    pub missing_sequences: u64,
 }
