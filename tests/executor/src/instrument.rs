@@ -29,7 +29,7 @@ const EXPORT_SECTION_ID: u8 = 7;
 
 /// Sections that must come after the export section in a module.
 fn comes_after_exports(id: u8) -> bool {
-    matches!(id, 8 | 9 | 10 | 11 | 12)
+    matches!(id, 8..=12)
 }
 
 pub fn instrument(wasm: &[u8]) -> Result<Instrumented, String> {

@@ -64,7 +64,9 @@ impl StableMemory {
         if self.journal.is_some() && !data.is_empty() {
             let mut old = vec![0; data.len()];
             self.read(offset, &mut old)?;
-            self.journal.as_mut().unwrap().undo.push((offset, old));
+            if let Some(j) = self.journal.as_mut() {
+                j.undo.push((offset, old));
+            }
         }
         self.write_raw(offset, data);
         Ok(())

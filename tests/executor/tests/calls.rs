@@ -181,5 +181,5 @@ fn canister_status_of_self_needs_self_as_controller() {
     let s = r.unwrap();
     assert_eq!(s.status, RunStatus::Running);
     assert_eq!(s.module_hash, ex.module_hash(a).map(|h| h.to_vec()));
-    assert!(s.cycles > candid::Nat::from(90_000_000_000_000u64));
+    assert!(s.cycles > 90_000_000_000_000u64);
 }
