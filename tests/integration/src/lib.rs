@@ -11,6 +11,7 @@ mod call;
 mod env;
 mod executor_env;
 mod pocket_env;
+pub mod scenarios;
 mod wasm;
 
 pub use call::*;

@@ -1,0 +1,1 @@
+//! Rollout steps for `license_issuer`.

@@ -1,0 +1,1 @@
+//! Rollout steps for `messaging`.
