@@ -1,13 +1,41 @@
-//! `subnet_registry` canister: endpoints only. They read the caller and time, call plain Rust
-//! in the modules below, and map results.
+//! `subnet_registry` canister: where national workloads live, and who controls them.
+//!
+//! Endpoints only: they read the caller and time, call plain Rust in the modules below, and map
+//! results. Every change is checked in the domain code (access, bounds, lifecycle, policy) and
+//! either happens completely, with an audit entry, or returns a typed error and changes nothing.
 
 mod config;
+mod countries;
+mod governance;
+mod lifecycle;
+mod placements;
+mod policy;
+mod queries;
+mod records;
+mod state;
 mod storage;
+mod subnets;
+mod validate;
 
-use ic_cdk::api::{msg_caller, time};
-use ic_cdk::{init, post_upgrade, query};
+#[cfg(test)]
+mod domain_tests;
+
+use candid::Principal;
+use ic_cdk::api::{canister_self, msg_caller, time};
+use ic_cdk::{init, post_upgrade, query, update};
 use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
-use interfaces::subnet_registry::{Config, InitArgs};
+use interfaces::subnet_registry::{
+    ComplianceReport, Config, DataCentre, DataCentreInput, DataCentrePage, DataCentreQuery, InitArgs, Node, NodeInput,
+    NodePage, NodeProvider, NodeProviderInput, NodeProviderPage, NodeQuery, Placement, PlacementPage, PlacementQuery,
+    Proposal, ProposalInput, ProposalPage, ProposalQuery, RegistryError, Subnet, SubnetPage, SubnetQuery, SubnetStatus,
+};
+use std::time::Duration;
+
+/// How often open proposals past their expiry are closed, and how many per run at most.
+const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+const EXPIRY_SWEEP_BATCH: usize = 50;
+
+// ---- lifecycle ----
 
 /// First install. Without an argument the installing controller becomes the only authority.
 #[init]
@@ -15,6 +43,7 @@ fn init(args: Option<InitArgs>) {
     let args = args.unwrap_or_else(|| config::default_args(msg_caller()));
     storage::with_core(|core| core.install(args, config::build_config, time(), msg_caller(), "installed"))
         .unwrap_or_else(|e| ic_cdk::trap(format!("invalid install argument: {e}")));
+    start_timers();
 }
 
 /// Upgrade: refuses a downgrade, keeps the stored configuration unless a new one is given.
@@ -22,15 +51,23 @@ fn init(args: Option<InitArgs>) {
 fn post_upgrade(args: Option<InitArgs>) {
     storage::with_core(|core| core.upgrade(args, config::build_config, config::SCHEMA_VERSION, time(), msg_caller()))
         .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
+    start_timers();
 }
 
-/// The configuration in force: authorities, peers, limits and schema version.
+/// Closes expired proposals in bounded batches (idempotent: an already closed one is skipped).
+fn start_timers() {
+    ic_cdk_timers::set_timer_interval(EXPIRY_SWEEP_INTERVAL, || async {
+        storage::with_registry(|r| r.expire_due(canister_self(), time(), EXPIRY_SWEEP_BATCH));
+    });
+}
+
+/// The configuration in force: authorities, quorum, placement recorders, limits and schema version.
 #[query]
 fn config() -> Config {
     storage::config()
 }
 
-/// A page of the hash-chained audit log; anyone may read it and recompute the chain.
+/// A page of the hash-chained audit log (every change is an entry); anyone may read it and recompute the chain.
 #[query]
 fn audit_log(request: PageRequest) -> AuditPage {
     storage::with_core(|core| core.audit_page(&request))
@@ -40,6 +77,176 @@ fn audit_log(request: PageRequest) -> AuditPage {
 #[query]
 fn verify_audit_log(start: u64, count: u64) -> ChainCheck {
     storage::with_core(|core| core.verify_audit(start, count))
+}
+
+// ---- records written by authorities ----
+
+/// Authorities: records a new data centre (country checked against ISO 3166-1 alpha-2, region path `Continent,CC,City`).
+#[update]
+fn add_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
+    storage::with_registry(|r| r.add_data_centre(msg_caller(), time(), input))
+}
+
+/// Authorities: changes a data centre; refused if a live subnet with nodes there would break its policy.
+#[update]
+fn update_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
+    storage::with_registry(|r| r.update_data_centre(msg_caller(), time(), input))
+}
+
+/// Authorities: removes a data centre no node stands in.
+#[update]
+fn remove_data_centre(id: String) -> Result<(), RegistryError> {
+    storage::with_registry(|r| r.remove_data_centre(msg_caller(), time(), id))
+}
+
+/// Authorities: records a new node provider.
+#[update]
+fn add_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
+    storage::with_registry(|r| r.add_node_provider(msg_caller(), time(), input))
+}
+
+/// Authorities: changes a node provider's name or country.
+#[update]
+fn update_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
+    storage::with_registry(|r| r.update_node_provider(msg_caller(), time(), input))
+}
+
+/// Authorities: removes a node provider that operates no node.
+#[update]
+fn remove_node_provider(provider: Principal) -> Result<(), RegistryError> {
+    storage::with_registry(|r| r.remove_node_provider(msg_caller(), time(), provider))
+}
+
+/// Authorities: records a new node of a recorded provider in a recorded data centre.
+#[update]
+fn add_node(input: NodeInput) -> Result<Node, RegistryError> {
+    storage::with_registry(|r| r.add_node(msg_caller(), time(), input))
+}
+
+/// Authorities: changes a node's provider, data centre or SEV chip; refused if its live subnet would break its policy.
+#[update]
+fn update_node(input: NodeInput) -> Result<Node, RegistryError> {
+    storage::with_registry(|r| r.update_node(msg_caller(), time(), input))
+}
+
+/// Authorities: removes a node that is in no subnet.
+#[update]
+fn remove_node(node_id: Principal) -> Result<(), RegistryError> {
+    storage::with_registry(|r| r.remove_node(msg_caller(), time(), node_id))
+}
+
+// ---- governance ----
+
+/// Authorities: proposes a sensitive change (checked now and again at execution). Counts as the proposer's approval.
+#[update]
+fn submit_proposal(input: ProposalInput) -> Result<Proposal, RegistryError> {
+    storage::with_registry(|r| r.submit_proposal(msg_caller(), time(), input))
+}
+
+/// Authorities: approves an open proposal; at the quorum it executes (state Executed, or Failed with the error).
+#[update]
+fn approve_proposal(id: u64) -> Result<Proposal, RegistryError> {
+    storage::with_registry(|r| r.approve_proposal(msg_caller(), time(), id))
+}
+
+/// Authorities: rejects an open proposal; it is Rejected once the quorum can no longer be reached.
+#[update]
+fn reject_proposal(id: u64) -> Result<Proposal, RegistryError> {
+    storage::with_registry(|r| r.reject_proposal(msg_caller(), time(), id))
+}
+
+/// A proposal with its votes, state and (if it failed) the error.
+#[query]
+fn get_proposal(id: u64) -> Option<Proposal> {
+    storage::read_registry(|r| r.proposal_at(id, time()))
+}
+
+/// Proposals in id order, optionally by state or target subnet.
+#[query]
+fn list_proposals(query: ProposalQuery) -> ProposalPage {
+    storage::read_registry(|r| r.list_proposals(&query, time()))
+}
+
+// ---- placements (contract with license_issuer and burn_ledger) ----
+
+/// Placement recorders only: records that `canister` runs on the live subnet `subnet_id`; idempotent.
+#[update]
+fn record_placement(canister: Principal, subnet_id: Principal) -> Result<Placement, RegistryError> {
+    storage::with_registry(|r| r.record_placement(msg_caller(), time(), canister, subnet_id))
+}
+
+/// The subnet a canister was recorded on, if any.
+#[query]
+fn placement_of(canister: Principal) -> Option<Placement> {
+    storage::read_registry(|r| r.placement_of(&canister))
+}
+
+/// Placements, optionally on one subnet.
+#[query]
+fn list_placements(query: PlacementQuery) -> PlacementPage {
+    storage::read_registry(|r| r.list_placements(&query))
+}
+
+// ---- read-only views ----
+
+/// The lifecycle status of a subnet.
+#[query]
+fn subnet_status(subnet_id: Principal) -> Result<SubnetStatus, RegistryError> {
+    storage::read_registry(|r| r.subnet_status(&subnet_id))
+}
+
+/// A subnet with members, policy, admins and status timestamps (approved, provisioning, live since).
+#[query]
+fn get_subnet(subnet_id: Principal) -> Option<Subnet> {
+    storage::read_registry(|r| r.subnet(&subnet_id))
+}
+
+/// Subnets, optionally filtered by status and jurisdiction.
+#[query]
+fn list_subnets(query: SubnetQuery) -> SubnetPage {
+    storage::read_registry(|r| r.list_subnets(&query))
+}
+
+/// Public checkpoint: residency, diversity per provider / data centre / owner / country, SEV coverage and every violation.
+#[query]
+fn compliance_report(subnet_id: Principal) -> Result<ComplianceReport, RegistryError> {
+    storage::read_registry(|r| r.compliance_report(&subnet_id, time()))
+}
+
+/// A data centre by id.
+#[query]
+fn get_data_centre(id: String) -> Option<DataCentre> {
+    storage::read_registry(|r| r.data_centre(&id))
+}
+
+/// Data centres, optionally in one country.
+#[query]
+fn list_data_centres(query: DataCentreQuery) -> DataCentrePage {
+    storage::read_registry(|r| r.list_data_centres(&query))
+}
+
+/// A node provider by principal.
+#[query]
+fn get_node_provider(provider: Principal) -> Option<NodeProvider> {
+    storage::read_registry(|r| r.provider(&provider))
+}
+
+/// Node providers in principal order.
+#[query]
+fn list_node_providers(request: PageRequest) -> NodeProviderPage {
+    storage::read_registry(|r| r.list_node_providers(&request))
+}
+
+/// A node by id, with the subnet it belongs to.
+#[query]
+fn get_node(node_id: Principal) -> Option<Node> {
+    storage::read_registry(|r| r.node(&node_id))
+}
+
+/// Nodes, optionally by provider, data centre or subnet.
+#[query]
+fn list_nodes(query: NodeQuery) -> NodePage {
+    storage::read_registry(|r| r.list_nodes(&query))
 }
 
 ic_cdk::export_candid!();
