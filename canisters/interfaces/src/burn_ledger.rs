@@ -28,15 +28,24 @@ pub struct InitArgs {
 /// The configuration in force, as stored.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct Config {
+    /// Version of the stored schema (upgrades refuse to go back).
     pub schema_version: u32,
+    /// Principals that set the ICP/XDR rate and the issuance model.
     pub authorities: Vec<Principal>,
+    /// Asked where a canister is placed; `None`: burns are attributed to `UnknownSubnet`.
     pub subnet_registry: Option<Principal>,
+    /// Asked who owns an app canister and whether an unknown caller is an app.
     pub license_issuer: Option<Principal>,
+    /// Peers always accepted as reporters.
     pub reporters: Vec<Principal>,
+    /// Network-wide Mission 70 burn target, milli-XDR per second.
     pub network_target_milli_xdr_per_second: u64,
+    /// Period of this canister's own usage report.
     pub usage_report_interval_seconds: u64,
+    /// How long a cached placement / app owner is trusted.
     #[serde(default = "default_cache_ttl")]
     pub attribution_cache_ttl_seconds: u64,
+    /// Period of the attribution retry timer.
     #[serde(default = "default_retry_interval")]
     pub attribution_retry_interval_seconds: u64,
 }
@@ -326,4 +335,21 @@ pub struct BurnCheckpoint {
     pub reporters: u64,
     pub pending_attribution: u64,
     pub missing_sequences: u64,
+}
+
+/// A page of scope totals of one family, in key order, after `after` if given.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ListTotalsRequest {
+    pub kind: ScopeKind,
+    pub after: Option<Scope>,
+    /// At most this many (capped at MAX_PAGE).
+    pub limit: Option<u32>,
+}
+
+/// A page of burn records.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct BurnPage {
+    pub burns: Vec<BurnRecord>,
+    /// Burns recorded in all.
+    pub total: u64,
 }

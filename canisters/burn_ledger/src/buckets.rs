@@ -1,0 +1,244 @@
+//! Sums per scope and time bucket, kept in one stable map with readable string keys:
+//!
+//! ```text
+//! T|<scope>                 all-time totals of the scope
+//! H|<scope>|<start seconds> one hour   (start = period end rounded down to the hour)
+//! D|<scope>|<start seconds> one day (UTC)
+//! <scope> = suite | canister/<principal> | subnet/<principal> | subnet-unknown
+//!         | program/<id, 20 digits> | program-none | unattributed
+//! ```
+//! A burn lands in the bucket of its period's end. Numbers are zero-padded so keys sort by time.
+
+use crate::conversion::cycles_to_micro_xdr;
+use crate::ledger::Ledger;
+use candid::Principal;
+use common::cbor::Cbor;
+use ic_stable_structures::Memory;
+use interfaces::burn_ledger::{Amounts, Granularity, Scope, ScopeKind};
+use serde::{Deserialize, Serialize};
+
+pub const HOUR_SECONDS: u64 = 3600;
+pub const DAY_SECONDS: u64 = 24 * HOUR_SECONDS;
+
+/// Stored sums (XDR is derived from cycles on read).
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sums {
+    pub cycles: u128,
+    pub icp_e8s: u128,
+    pub unpriced_cycles: u128,
+    pub reports: u64,
+}
+
+fn broken<T>() -> T {
+    panic!("bucket invariant broken: removing more than was added")
+}
+
+impl Sums {
+    pub fn add(&mut self, other: &Sums) {
+        self.cycles = self.cycles.saturating_add(other.cycles);
+        self.icp_e8s = self.icp_e8s.saturating_add(other.icp_e8s);
+        self.unpriced_cycles = self.unpriced_cycles.saturating_add(other.unpriced_cycles);
+        self.reports = self.reports.saturating_add(other.reports);
+    }
+
+    /// Removes `other`, which was added before (moving a burn out of `Unattributed`).
+    pub fn remove(&mut self, other: &Sums) {
+        self.cycles = self.cycles.checked_sub(other.cycles).unwrap_or_else(broken);
+        self.icp_e8s = self.icp_e8s.checked_sub(other.icp_e8s).unwrap_or_else(broken);
+        self.unpriced_cycles = self.unpriced_cycles.checked_sub(other.unpriced_cycles).unwrap_or_else(broken);
+        self.reports = self.reports.checked_sub(other.reports).unwrap_or_else(broken);
+    }
+
+    pub fn amounts(&self) -> Amounts {
+        Amounts {
+            cycles: self.cycles,
+            micro_xdr: cycles_to_micro_xdr(self.cycles),
+            icp_e8s: self.icp_e8s,
+            unpriced_cycles: self.unpriced_cycles,
+            reports: self.reports,
+        }
+    }
+}
+
+pub fn scope_key(scope: &Scope) -> String {
+    match scope {
+        Scope::Suite => "suite".into(),
+        Scope::Canister(p) => format!("canister/{p}"),
+        Scope::Subnet(p) => format!("subnet/{p}"),
+        Scope::UnknownSubnet => "subnet-unknown".into(),
+        Scope::Program(id) => format!("program/{id:020}"),
+        Scope::NoProgram => "program-none".into(),
+        Scope::Unattributed => "unattributed".into(),
+    }
+}
+
+/// Prefix of the totals keys of one scope family.
+fn kind_prefix(kind: ScopeKind) -> &'static str {
+    match kind {
+        ScopeKind::Canister => "T|canister/",
+        ScopeKind::Subnet => "T|subnet/",
+        ScopeKind::Program => "T|program/",
+    }
+}
+
+fn parse_scope(kind: ScopeKind, rest: &str) -> Option<Scope> {
+    match kind {
+        ScopeKind::Canister => Principal::from_text(rest).ok().map(Scope::Canister),
+        ScopeKind::Subnet => Principal::from_text(rest).ok().map(Scope::Subnet),
+        ScopeKind::Program => rest.parse().ok().map(Scope::Program),
+    }
+}
+
+fn totals_key(scope: &Scope) -> String {
+    format!("T|{}", scope_key(scope))
+}
+
+fn bucket_seconds(g: Granularity) -> u64 {
+    match g {
+        Granularity::Hour => HOUR_SECONDS,
+        Granularity::Day => DAY_SECONDS,
+    }
+}
+
+fn bucket_prefix(scope: &Scope, g: Granularity) -> String {
+    let tag = match g {
+        Granularity::Hour => 'H',
+        Granularity::Day => 'D',
+    };
+    format!("{tag}|{}|", scope_key(scope))
+}
+
+fn bucket_key(scope: &Scope, g: Granularity, start_seconds: u64) -> String {
+    format!("{}{start_seconds:012}", bucket_prefix(scope, g))
+}
+
+/// Start (seconds) of the bucket holding a period that ends at `period_end_ns`.
+pub fn bucket_start(period_end_ns: u64, g: Granularity) -> u64 {
+    let last_second = period_end_ns.saturating_sub(1) / 1_000_000_000;
+    let size = bucket_seconds(g);
+    last_second / size * size
+}
+
+impl<M: Memory> Ledger<M> {
+    fn change(&mut self, key: String, f: impl FnOnce(&mut Sums)) {
+        let mut sums = self.buckets.get(&key).map(|c| c.0).unwrap_or_default();
+        f(&mut sums);
+        if sums == Sums::default() {
+            self.buckets.remove(&key);
+        } else {
+            self.buckets.insert(key, Cbor(sums));
+        }
+    }
+
+    /// Adds `sums` to the totals, hour and day of `scope` for a period ending at `period_end_ns`.
+    pub fn add_to_scope(&mut self, scope: &Scope, period_end_ns: u64, sums: &Sums) {
+        self.change(totals_key(scope), |s| s.add(sums));
+        for g in [Granularity::Hour, Granularity::Day] {
+            self.change(bucket_key(scope, g, bucket_start(period_end_ns, g)), |s| s.add(sums));
+        }
+    }
+
+    /// Removes `sums` (added earlier) from `scope`.
+    pub fn remove_from_scope(&mut self, scope: &Scope, period_end_ns: u64, sums: &Sums) {
+        self.change(totals_key(scope), |s| s.remove(sums));
+        for g in [Granularity::Hour, Granularity::Day] {
+            self.change(bucket_key(scope, g, bucket_start(period_end_ns, g)), |s| s.remove(sums));
+        }
+    }
+
+    pub fn totals(&self, scope: &Scope) -> Sums {
+        self.buckets.get(&totals_key(scope)).map(|c| c.0).unwrap_or_default()
+    }
+
+    /// Totals of the scopes of one family, in key order, starting after `after` if given.
+    pub fn list_totals(&self, kind: ScopeKind, after: Option<&Scope>, limit: usize) -> Vec<(Scope, Sums)> {
+        let prefix = kind_prefix(kind);
+        let start = match after {
+            Some(scope) => format!("{}\u{0}", totals_key(scope)),
+            None => prefix.to_string(),
+        };
+        self.buckets
+            .range(start..)
+            .take_while(|e| e.key().starts_with(prefix))
+            .filter_map(|e| {
+                let (key, sums) = e.into_pair();
+                parse_scope(kind, &key[prefix.len()..]).map(|scope| (scope, sums.0))
+            })
+            .take(limit)
+            .collect()
+    }
+
+    /// Buckets of `scope` whose start (ns) lies in `[from_ns, to_ns)`, oldest first.
+    pub fn series(&self, scope: &Scope, g: Granularity, from_ns: u64, to_ns: u64, limit: usize) -> Vec<(u64, Sums)> {
+        let prefix = bucket_prefix(scope, g);
+        let from_s = from_ns.div_ceil(1_000_000_000);
+        self.buckets
+            .range(format!("{prefix}{from_s:012}")..)
+            .take_while(|e| e.key().starts_with(&prefix))
+            .filter_map(|e| {
+                let (key, sums) = e.into_pair();
+                let start_s: u64 = key[prefix.len()..].parse().ok()?;
+                Some((start_s.saturating_mul(1_000_000_000), sums.0))
+            })
+            .take_while(|(start_ns, _)| *start_ns < to_ns)
+            .take(limit)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::test_support::*;
+
+    const H: u64 = 3_600_000_000_000;
+
+    fn sums(cycles: u128) -> Sums {
+        Sums { cycles, icp_e8s: cycles / 10, unpriced_cycles: 0, reports: 1 }
+    }
+
+    #[test]
+    fn bucket_of_a_period_is_the_hour_and_day_of_its_end() {
+        assert_eq!(bucket_start(H, Granularity::Hour), 0); // ends exactly at 01:00 → the 00:00 hour
+        assert_eq!(bucket_start(H + 1, Granularity::Hour), 3600);
+        assert_eq!(bucket_start(25 * H, Granularity::Day), 86_400);
+    }
+
+    #[test]
+    fn adds_and_moves_keep_totals_and_series_consistent() {
+        let (mut l, _) = installed();
+        l.add_to_scope(&Scope::Suite, H / 2, &sums(100));
+        l.add_to_scope(&Scope::Suite, 3 * H / 2, &sums(50));
+        l.add_to_scope(&Scope::Unattributed, 3 * H / 2, &sums(50));
+        assert_eq!(l.totals(&Scope::Suite).cycles, 150);
+        let hours = l.series(&Scope::Suite, Granularity::Hour, 0, 10 * H, 10);
+        assert_eq!(hours.iter().map(|(t, s)| (*t, s.cycles)).collect::<Vec<_>>(), vec![(0, 100), (H, 50)]);
+        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 1, 10 * H, 10).len(), 1, "from is inclusive of bucket starts");
+        assert_eq!(l.series(&Scope::Suite, Granularity::Day, 0, 10 * H, 10)[0].1.cycles, 150);
+        l.remove_from_scope(&Scope::Unattributed, 3 * H / 2, &sums(50));
+        l.add_to_scope(&Scope::Subnet(p(7)), 3 * H / 2, &sums(50));
+        assert_eq!(l.totals(&Scope::Unattributed), Sums::default());
+        assert!(l.buckets.iter().all(|e| !e.key().contains("unattributed")), "empty buckets are removed");
+        assert_eq!(l.list_totals(ScopeKind::Subnet, None, 10), vec![(Scope::Subnet(p(7)), sums(50))]);
+    }
+
+    #[test]
+    fn listing_pages_through_one_family_only() {
+        let (mut l, _) = installed();
+        for id in [3u64, 1, 2] {
+            l.add_to_scope(&Scope::Program(id), H, &sums(id as u128));
+        }
+        l.add_to_scope(&Scope::NoProgram, H, &sums(9));
+        let first = l.list_totals(ScopeKind::Program, None, 2);
+        assert_eq!(first.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![Scope::Program(1), Scope::Program(2)]);
+        let rest = l.list_totals(ScopeKind::Program, Some(&Scope::Program(2)), 10);
+        assert_eq!(rest.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![Scope::Program(3)]);
+    }
+
+    #[test]
+    #[should_panic(expected = "invariant")]
+    fn removing_more_than_added_is_a_broken_invariant() {
+        let (mut l, _) = installed();
+        l.remove_from_scope(&Scope::Suite, H, &sums(1));
+    }
+}

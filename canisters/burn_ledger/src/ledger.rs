@@ -1,0 +1,169 @@
+//! The ledger's durable state: one struct over stable structures, generic over the memory so unit
+//! tests run it on `VectorMemory`. The operations live in the modules that use them
+//! (`reports`, `attribution`, `rates`, `meter`); this module only opens the structures.
+
+use crate::buckets::Sums;
+use candid::Principal;
+use common::cbor::Cbor;
+use common::core_state::CoreState;
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
+use interfaces::burn_ledger::{BurnRecord, Config, ConversionRate, IssuanceModel, SequenceGap};
+use interfaces::license_issuer::AppOwner;
+use serde::{Deserialize, Serialize};
+
+/// What the ledger tracks per reporter to recognise retries, gaps and overlaps.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReporterState {
+    /// Highest sequence recorded (0 before the first report).
+    pub last_sequence: u64,
+    /// End of the period of the last recorded report; the next period may not start before it.
+    pub last_period_end_ns: u64,
+    /// Reports recorded.
+    pub reports: u64,
+    /// Sequence numbers skipped, over all gaps.
+    pub missing_sequences: u64,
+    /// Number of gaps.
+    pub gaps: u64,
+}
+
+/// A looked-up answer kept until it expires.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Cached<T> {
+    pub value: T,
+    pub fetched_at_ns: u64,
+}
+
+/// Settings an authority changes at run time (the install configuration is in `core`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// The ICP/XDR rate in force; `None` until an authority sets one.
+    pub rate: Option<ConversionRate>,
+    /// The issuance side of the Mission 70 meter.
+    pub model: IssuanceModel,
+    /// Earliest period start of any report: burn rates never average over time before it.
+    pub first_period_start_ns: Option<u64>,
+}
+
+/// Default issuance model: gross minting 9.72 %/yr, Mission 70 target 5.42 %, and a total supply
+/// of 540 million ICP (an approximation; authorities set the current figure).
+pub const DEFAULT_MODEL: IssuanceModel =
+    IssuanceModel { annual_gross_minting_bps: 972, target_net_inflation_bps: 542, total_supply_e8s: 540_000_000 * 100_000_000 };
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { rate: None, model: DEFAULT_MODEL, first_period_start_ns: None }
+    }
+}
+
+/// Memory ids of the ledger's structures (ids 0–2 belong to `core`). See `storage.rs`.
+pub mod ids {
+    pub const REPORTERS: u8 = 3;
+    pub const BURNS: u8 = 4;
+    pub const BY_SEQUENCE: u8 = 5;
+    pub const GAPS: u8 = 6;
+    pub const PENDING: u8 = 7;
+    pub const BUCKETS: u8 = 8;
+    pub const OWNER_CACHE: u8 = 9;
+    pub const PLACEMENT_CACHE: u8 = 10;
+    pub const SETTINGS: u8 = 11;
+}
+
+pub struct Ledger<M: Memory> {
+    /// Install configuration and the hash-chained audit log.
+    pub core: CoreState<Config, M>,
+    pub reporters: StableBTreeMap<Principal, Cbor<ReporterState>, M>,
+    /// Every recorded report, by burn id (0, 1, 2, ...; never removed).
+    pub burns: StableBTreeMap<u64, Cbor<BurnRecord>, M>,
+    /// (reporter, sequence) → burn id: how a retry is recognised.
+    pub by_sequence: StableBTreeMap<(Principal, u64), u64, M>,
+    /// (reporter, first missing sequence) → the gap.
+    pub gaps: StableBTreeMap<(Principal, u64), Cbor<SequenceGap>, M>,
+    /// (canister, burn id) of burns still waiting for attribution.
+    pub pending: StableBTreeMap<(Principal, u64), u8, M>,
+    /// Sums per scope: totals, hourly and daily buckets (keys in `buckets.rs`).
+    pub buckets: StableBTreeMap<String, Cbor<Sums>, M>,
+    /// license_issuer's `app_owner` answers (`None` = not an app), with fetch time.
+    pub owner_cache: StableBTreeMap<Principal, Cbor<Cached<Option<AppOwner>>>, M>,
+    /// subnet_registry's `placement_of` answers (the subnet, `None` = not placed), with fetch time.
+    pub placement_cache: StableBTreeMap<Principal, Cbor<Cached<Option<Principal>>>, M>,
+    pub settings: StableCell<Cbor<Settings>, M>,
+}
+
+impl<M: Memory> Ledger<M> {
+    /// Opens (or creates) the state; `mem(id)` gives the memory with that id.
+    pub fn init(mem: impl Fn(u8) -> M) -> Self {
+        Ledger {
+            core: CoreState::init(mem(0), mem(1), mem(2)),
+            reporters: StableBTreeMap::init(mem(ids::REPORTERS)),
+            burns: StableBTreeMap::init(mem(ids::BURNS)),
+            by_sequence: StableBTreeMap::init(mem(ids::BY_SEQUENCE)),
+            gaps: StableBTreeMap::init(mem(ids::GAPS)),
+            pending: StableBTreeMap::init(mem(ids::PENDING)),
+            buckets: StableBTreeMap::init(mem(ids::BUCKETS)),
+            owner_cache: StableBTreeMap::init(mem(ids::OWNER_CACHE)),
+            placement_cache: StableBTreeMap::init(mem(ids::PLACEMENT_CACHE)),
+            settings: StableCell::init(mem(ids::SETTINGS), Cbor(Settings::default())),
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        self.core.config()
+    }
+
+    pub fn settings(&self) -> Settings {
+        self.settings.get().0.clone()
+    }
+
+    pub fn update_settings(&mut self, f: impl FnOnce(&mut Settings)) {
+        let mut s = self.settings();
+        f(&mut s);
+        self.settings.set(Cbor(s));
+    }
+
+    pub fn burn(&self, burn_id: u64) -> Option<BurnRecord> {
+        self.burns.get(&burn_id).map(|b| b.0)
+    }
+
+    pub fn reporter(&self, reporter: &Principal) -> ReporterState {
+        self.reporters.get(reporter).map(|r| r.0).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+pub mod test_support {
+    //! A ledger on fresh vector memories, installed with a known configuration.
+    use super::*;
+    use ic_stable_structures::VectorMemory;
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    pub fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+    pub const AUTHORITY: u8 = 1;
+    pub const REGISTRY: u8 = 2;
+    pub const ISSUER: u8 = 3;
+    pub const MESSAGING: u8 = 4;
+    pub const SELF: u8 = 9;
+
+    /// Memories kept by id, so a test can reopen the same state as after an upgrade.
+    #[derive(Default, Clone)]
+    pub struct Memories(std::rc::Rc<RefCell<BTreeMap<u8, VectorMemory>>>);
+
+    impl Memories {
+        pub fn open(&self) -> Ledger<VectorMemory> {
+            Ledger::init(|id| self.0.borrow_mut().entry(id).or_default().clone())
+        }
+    }
+
+    pub fn installed() -> (Ledger<VectorMemory>, Memories) {
+        let mems = Memories::default();
+        let mut ledger = mems.open();
+        let mut args = crate::config::default_args(p(AUTHORITY));
+        args.subnet_registry = Some(p(REGISTRY));
+        args.license_issuer = Some(p(ISSUER));
+        args.reporters = vec![p(REGISTRY), p(ISSUER), p(MESSAGING)];
+        ledger.core.install(args, crate::config::build_config, 0, p(AUTHORITY), "installed").unwrap();
+        (ledger, mems)
+    }
+}

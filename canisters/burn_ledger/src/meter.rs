@@ -1,0 +1,200 @@
+//! Burn rate, the Mission 70 meter and the checkpoint summary (read-only).
+
+use crate::buckets::{HOUR_SECONDS, Sums};
+use crate::conversion::{mul_div, SECONDS_PER_YEAR};
+use crate::ledger::Ledger;
+use ic_stable_structures::Memory;
+use interfaces::audit::MAX_PAGE;
+use interfaces::burn_ledger::{
+    BurnCheckpoint, BurnError, BurnRate, CheckpointLine, Granularity, Mission70Meter, Scope, ScopeKind,
+};
+
+const NS: u64 = 1_000_000_000;
+/// Shortest and longest burn-rate windows.
+pub const MIN_WINDOW_SECONDS: u64 = HOUR_SECONDS;
+pub const MAX_WINDOW_SECONDS: u64 = 31 * 24 * HOUR_SECONDS;
+/// Window the checkpoint uses.
+pub const CHECKPOINT_WINDOW_SECONDS: u64 = 24 * HOUR_SECONDS;
+
+pub fn check_window(window_seconds: u64) -> Result<u64, BurnError> {
+    if (MIN_WINDOW_SECONDS..=MAX_WINDOW_SECONDS).contains(&window_seconds) {
+        Ok(window_seconds)
+    } else {
+        Err(BurnError::ArgumentOutOfRange {
+            name: "window_seconds".into(),
+            value: window_seconds,
+            min: MIN_WINDOW_SECONDS,
+            max: MAX_WINDOW_SECONDS,
+        })
+    }
+}
+
+impl<M: Memory> Ledger<M> {
+    /// The suite's burn rate over the last `window_seconds` (from the start of the hour the window
+    /// begins in, and never before the first reported period), against the network target.
+    pub fn burn_rate(&self, window_seconds: u64, now_ns: u64) -> BurnRate {
+        let target = self.config().network_target_milli_xdr_per_second;
+        let window_start = now_ns.saturating_sub(window_seconds.saturating_mul(NS));
+        let hour_start = window_start / (HOUR_SECONDS * NS) * (HOUR_SECONDS * NS);
+        let from_ns = hour_start.max(self.settings().first_period_start_ns.unwrap_or(now_ns));
+        let effective = (now_ns.saturating_sub(from_ns) / NS).max(1);
+        let cycles: u128 = self
+            .series(&Scope::Suite, Granularity::Hour, hour_start, u64::MAX, usize::MAX)
+            .iter()
+            .map(|(_, s)| s.cycles)
+            .fold(0u128, u128::saturating_add);
+        let w = effective as u128;
+        BurnRate {
+            window_seconds: effective,
+            cycles_in_window: cycles,
+            cycles_per_second: cycles / w,
+            micro_xdr_per_second: mul_div(cycles, 1, w * 1_000_000),
+            network_target_milli_xdr_per_second: target,
+            share_of_target_bps: mul_div(cycles, 10_000, w * target as u128 * 1_000_000_000),
+        }
+    }
+
+    /// The Mission 70 meter at the burn rate over `window_seconds`.
+    pub fn meter(&self, window_seconds: u64, now_ns: u64) -> Mission70Meter {
+        let burn_rate = self.burn_rate(window_seconds, now_ns);
+        let settings = self.settings();
+        let model = settings.model;
+        let rate = settings.rate;
+        let w = burn_rate.window_seconds as u128;
+        let icp_per_year = rate.map(|r| mul_div(burn_rate.cycles_in_window, SECONDS_PER_YEAR, w * r.xdr_permyriad_per_icp as u128));
+        let burn_centi_bps = icp_per_year.map(|icp| mul_div(icp, 1_000_000, model.total_supply_e8s));
+        let net = burn_centi_bps.map(|b| model.annual_gross_minting_bps as i128 * 100 - i128::try_from(b).unwrap_or(i128::MAX));
+        let target_cycles_per_second = burn_rate.network_target_milli_xdr_per_second as u128 * 1_000_000_000;
+        let network_target = rate.map(|r| mul_div(target_cycles_per_second, SECONDS_PER_YEAR, r.xdr_permyriad_per_icp as u128));
+        Mission70Meter {
+            burn_rate,
+            rate,
+            model,
+            icp_e8s_burned_per_year: icp_per_year,
+            burn_centi_bps_of_supply: burn_centi_bps,
+            net_inflation_centi_bps: net,
+            network_target_icp_e8s_per_year: network_target,
+        }
+    }
+
+    /// The end-to-end summary: suite totals, meter, per subnet and per program.
+    pub fn checkpoint(&self, now_ns: u64) -> BurnCheckpoint {
+        let suite = self.totals(&Scope::Suite);
+        let line = |scope: Scope, sums: Sums| CheckpointLine {
+            scope,
+            amounts: sums.amounts(),
+            share_of_suite_bps: mul_div(sums.cycles, 10_000, suite.cycles),
+        };
+        let lines = |kind: ScopeKind, extra: [Scope; 2]| -> Vec<CheckpointLine> {
+            let mut out: Vec<CheckpointLine> =
+                self.list_totals(kind, None, MAX_PAGE as usize).into_iter().map(|(s, sums)| line(s, sums)).collect();
+            for scope in extra {
+                let sums = self.totals(&scope);
+                if sums != Sums::default() {
+                    out.push(line(scope, sums));
+                }
+            }
+            out
+        };
+        let missing_sequences = self.reporters.iter().map(|e| e.value().0.missing_sequences).fold(0u64, u64::saturating_add);
+        BurnCheckpoint {
+            now_ns,
+            suite: suite.amounts(),
+            meter: self.meter(CHECKPOINT_WINDOW_SECONDS, now_ns),
+            per_subnet: lines(ScopeKind::Subnet, [Scope::UnknownSubnet, Scope::Unattributed]),
+            per_program: lines(ScopeKind::Program, [Scope::NoProgram, Scope::Unattributed]),
+            reporters: self.reporters.len(),
+            pending_attribution: self.pending.len(),
+            missing_sequences,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::test_support::*;
+    use interfaces::burn_ledger::{ConversionRate, IssuanceModel, UsageReport};
+
+    const H: u64 = 3600 * NS;
+    const T0: u64 = 1_000 * H; // an hour boundary
+
+    /// One report per peer in the hour [T0, T0+1h) totalling 0.77 XDR/s.
+    fn burn_at_target(l: &mut Ledger<ic_stable_structures::VectorMemory>) {
+        let per_hour: u128 = 770_000_000_000 * 3600; // 0.77 XDR/s × 3600 s in cycles
+        for (i, peer) in [REGISTRY, ISSUER, MESSAGING].into_iter().enumerate() {
+            let cycles = if i == 0 { per_hour - 2 * (per_hour / 3) } else { per_hour / 3 };
+            let r = UsageReport {
+                sequence: 1,
+                period_start_ns: T0,
+                period_end_ns: T0 + H,
+                cycles_consumed: cycles,
+                instructions: None,
+                bytes_stored: None,
+                messages_handled: None,
+            };
+            l.record_report(p(peer), r, T0 + H).unwrap();
+        }
+    }
+
+    #[test]
+    fn burning_at_the_target_is_ten_thousand_bps_of_it() {
+        let (mut l, _) = installed();
+        burn_at_target(&mut l);
+        let rate = l.burn_rate(3600, T0 + H);
+        assert_eq!(rate.window_seconds, 3600);
+        assert_eq!(rate.cycles_per_second, 770_000_000_000);
+        assert_eq!(rate.micro_xdr_per_second, 770_000);
+        assert_eq!(rate.share_of_target_bps, 10_000);
+        // A day window cannot reach back before the first report: still one hour.
+        assert_eq!(l.burn_rate(86_400, T0 + H).window_seconds, 3600);
+        // Two hours later, over a 3-hour window: the same burn spread over 3 hours.
+        let later = l.burn_rate(3 * 3600, T0 + 3 * H);
+        assert_eq!(later.window_seconds, 3 * 3600);
+        assert_eq!(later.share_of_target_bps, 3_333);
+    }
+
+    #[test]
+    fn meter_figures_match_hand_computation() {
+        let (mut l, _) = installed();
+        burn_at_target(&mut l);
+        l.set_rate(p(AUTHORITY), ConversionRate { xdr_permyriad_per_icp: 35_000, timestamp_seconds: 1 }, T0 + H).unwrap();
+        let model = IssuanceModel { annual_gross_minting_bps: 972, target_net_inflation_bps: 542, total_supply_e8s: 540_000_000 * 100_000_000 };
+        l.set_model(p(AUTHORITY), model, T0 + H).unwrap();
+        let m = l.meter(3600, T0 + H);
+        // 0.77 XDR/s × 31,536,000 s = 24,282,720 XDR/yr; at 3.5 XDR/ICP = 6,937,920 ICP/yr.
+        assert_eq!(m.icp_e8s_burned_per_year, Some(6_937_920 * 100_000_000));
+        assert_eq!(m.network_target_icp_e8s_per_year, Some(6_937_920 * 100_000_000));
+        // 6,937,920 / 540,000,000 = 1.28480 % = 128.48 bps = 12,848 centi-bps (rounded down).
+        assert_eq!(m.burn_centi_bps_of_supply, Some(12_848));
+        assert_eq!(m.net_inflation_centi_bps, Some(97_200 - 12_848));
+    }
+
+    #[test]
+    fn meter_without_a_rate_has_no_icp_figures() {
+        let (mut l, _) = installed();
+        burn_at_target(&mut l);
+        let m = l.meter(3600, T0 + H);
+        assert_eq!(m.icp_e8s_burned_per_year, None);
+        assert_eq!(m.net_inflation_centi_bps, None);
+        assert_eq!(m.burn_rate.share_of_target_bps, 10_000);
+    }
+
+    #[test]
+    fn checkpoint_lines_add_up_to_the_suite() {
+        let (mut l, _) = installed();
+        burn_at_target(&mut l);
+        l.cache_owner(p(MESSAGING), None, T0 + H);
+        l.cache_placement(p(MESSAGING), Some(p(30)), T0 + H);
+        l.attribute_pending_of(p(MESSAGING), T0 + H, 10);
+        let c = l.checkpoint(T0 + H);
+        let sum = |lines: &[CheckpointLine]| lines.iter().map(|l| l.amounts.cycles).sum::<u128>();
+        assert_eq!(sum(&c.per_subnet), c.suite.cycles);
+        assert_eq!(sum(&c.per_program), c.suite.cycles);
+        assert_eq!(c.per_subnet[0].scope, Scope::Subnet(p(30)));
+        assert_eq!(c.per_subnet[0].share_of_suite_bps, 3_333);
+        assert_eq!(c.pending_attribution, 2);
+        assert_eq!(c.reporters, 3);
+        assert!(matches!(check_window(60), Err(BurnError::ArgumentOutOfRange { .. })));
+    }
+}
