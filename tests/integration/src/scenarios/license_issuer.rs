@@ -1,1 +1,258 @@
-//! Rollout steps for `license_issuer`.
+//! Rollout steps for `license_issuer`: deploying it beside `subnet_registry`, and the Pakistan
+//! allocation of the Caffeine AI licenses (institutions across sectors, programs with quotas,
+//! offers, acceptances, apps placed on the live Pakistan subnet).
+
+use crate::call::{query1, update1};
+use crate::env::Env;
+use crate::wasm::wasm;
+use candid::{encode_one, Principal};
+use interfaces::license_issuer as li;
+use interfaces::subnet_registry as sr;
+
+/// The authority of both canisters in these scenarios (think: the PDA).
+pub fn authority() -> Principal {
+    Principal::from_slice(&[0xa0, 0x01])
+}
+
+/// Test principals: `principal(0x10, n)` for managers, `principal(0x20, n)` for builders, ...
+pub fn principal(kind: u8, n: u16) -> Principal {
+    let [hi, lo] = n.to_be_bytes();
+    Principal::from_slice(&[kind, hi, lo, 0x11])
+}
+
+/// The license issuer and the registry it records placements in.
+#[derive(Clone, Debug)]
+pub struct LicensingSuite {
+    pub issuer: Principal,
+    pub registry: Principal,
+    pub authority: Principal,
+    /// A `Live` subnet in the registry (the Pakistan sovereign subnet).
+    pub live_subnet: Principal,
+}
+
+/// Issuer install arguments with the given cap, wired to `registry`.
+pub fn issuer_args(cap: u32, registry: Principal) -> li::InitArgs {
+    li::InitArgs {
+        authorities: vec![authority()],
+        global_seat_cap: cap,
+        subnet_registry: Some(registry),
+        burn_ledger: None,
+        offer_ttl_seconds: None,
+        idle_reclaim_days: None,
+        usage_report_interval_seconds: None,
+    }
+}
+
+/// Creates both canisters, installs the registry (with the issuer as placement recorder) and the
+/// issuer (`edit` adjusts its arguments), and brings a Pakistan subnet to `Live`.
+pub fn deploy_licensing(env: &mut dyn Env, cap: u32, edit: impl FnOnce(&mut li::InitArgs)) -> LicensingSuite {
+    let registry = env.create_canister();
+    let issuer = env.create_canister();
+    let registry_args = sr::InitArgs {
+        authorities: vec![authority()],
+        quorum: 1,
+        placement_recorders: vec![issuer],
+        burn_ledger: None,
+        proposal_ttl_seconds: None,
+        usage_report_interval_seconds: None,
+    };
+    env.install(registry, &wasm("subnet_registry"), encode_one(Some(registry_args)).unwrap())
+        .unwrap_or_else(|r| panic!("installing subnet_registry: {r}"));
+    let mut args = issuer_args(cap, registry);
+    edit(&mut args);
+    env.install(issuer, &wasm("license_issuer"), encode_one(Some(args)).unwrap())
+        .unwrap_or_else(|r| panic!("installing license_issuer: {r}"));
+    let live_subnet = live_pakistan_subnet(env, registry);
+    LicensingSuite { issuer, registry, authority: authority(), live_subnet }
+}
+
+/// Runs one registry proposal (quorum 1: submitting executes it) and checks it executed.
+pub fn registry_proposal(env: &mut dyn Env, registry: Principal, summary: &str, change: sr::ProposalChange) {
+    let input = sr::ProposalInput { summary: summary.into(), change };
+    let proposal: Result<sr::Proposal, sr::RegistryError> = update1(env, registry, authority(), "submit_proposal", (input,));
+    let proposal = proposal.unwrap_or_else(|e| panic!("proposal {summary:?} refused: {e:?}"));
+    assert_eq!(proposal.state, sr::ProposalState::Executed, "{summary}: {:?}", proposal.execution_error);
+}
+
+/// A 4-node Pakistan subnet (one node per provider, data centre and owner), taken to `Live`.
+/// Stands in until `scenarios::subnet_registry` offers the full 13-node `pakistan_subnet`.
+pub fn live_pakistan_subnet(env: &mut dyn Env, registry: Principal) -> Principal {
+    let cities = ["Islamabad", "Lahore", "Karachi", "Peshawar"];
+    let mut members = Vec::new();
+    for (i, city) in cities.iter().enumerate() {
+        let dc = sr::DataCentreInput {
+            id: format!("pk{i}"),
+            region: format!("Asia,PK,{city}"),
+            country: "PK".into(),
+            owner: format!("owner {i}"),
+            gps: None,
+        };
+        let r: Result<sr::DataCentre, sr::RegistryError> = update1(env, registry, authority(), "add_data_centre", (dc,));
+        r.expect("add_data_centre");
+        let provider = principal(0x50, i as u16);
+        let np = sr::NodeProviderInput { id: provider, name: format!("provider {i}"), country: "PK".into() };
+        let r: Result<sr::NodeProvider, sr::RegistryError> = update1(env, registry, authority(), "add_node_provider", (np,));
+        r.expect("add_node_provider");
+        let node = principal(0x51, i as u16);
+        let input = sr::NodeInput { id: node, provider, data_centre: format!("pk{i}"), sev_chip_id: None };
+        let r: Result<sr::Node, sr::RegistryError> = update1(env, registry, authority(), "add_node", (input,));
+        r.expect("add_node");
+        members.push(node);
+    }
+    let subnet_id = principal(0x5a, 1);
+    let policy = sr::TopologyPolicy {
+        min_nodes: 4,
+        max_nodes: 13,
+        max_nodes_per_provider: 1,
+        max_nodes_per_data_centre: 1,
+        max_nodes_per_owner: 1,
+        allowed_countries: vec![],
+        sev_required: false,
+    };
+    let create = sr::CreateSubnetArgs {
+        subnet_id,
+        name: "Pakistan sovereign subnet".into(),
+        subnet_type: sr::SubnetType::Application,
+        jurisdiction: "PK".into(),
+        members,
+        policy,
+        admins: vec![authority()],
+        cost_schedule: sr::CostSchedule::Normal,
+    };
+    registry_proposal(env, registry, "create the Pakistan subnet", sr::ProposalChange::CreateSubnet(create));
+    set_subnet_status(env, registry, subnet_id, sr::SubnetStatus::Provisioning);
+    set_subnet_status(env, registry, subnet_id, sr::SubnetStatus::Live);
+    subnet_id
+}
+
+/// Moves a subnet along its lifecycle through a proposal.
+pub fn set_subnet_status(env: &mut dyn Env, registry: Principal, subnet_id: Principal, status: sr::SubnetStatus) {
+    let change = sr::ProposalChange::ChangeStatus { subnet_id, status };
+    registry_proposal(env, registry, &format!("{status:?}"), change);
+}
+
+// ---- typed helpers for the issuer ----
+
+pub fn create_policy(env: &mut dyn Env, issuer: Principal, name: &str, days: u32, max_apps: u32) -> li::Policy {
+    let input = li::PolicyInput {
+        name: name.into(),
+        duration_days: days,
+        entitlements: li::Entitlements { max_apps, monthly_cycles_quota: 2_000_000_000_000 },
+    };
+    let r: Result<li::Policy, li::LicenseError> = update1(env, issuer, authority(), "create_policy", (input,));
+    r.expect("create_policy")
+}
+
+/// Creates and verifies an institution.
+pub fn create_institution(env: &mut dyn Env, issuer: Principal, name: &str, sector: li::Sector) -> li::Institution {
+    let input = li::InstitutionInput { name: name.into(), sector };
+    let r: Result<li::Institution, li::LicenseError> = update1(env, issuer, authority(), "create_institution", (input,));
+    let inst = r.expect("create_institution");
+    let r: Result<li::Institution, li::LicenseError> =
+        update1(env, issuer, authority(), "set_institution_verified", (inst.id, true));
+    r.expect("set_institution_verified")
+}
+
+pub fn create_program(
+    env: &mut dyn Env,
+    issuer: Principal,
+    institution_id: u64,
+    name: &str,
+    seat_quota: u32,
+    policy_id: u64,
+    manager: Principal,
+) -> li::Program {
+    let input = li::ProgramInput { institution_id, name: name.into(), seat_quota, policy_id, managers: vec![manager] };
+    let r: Result<li::Program, li::LicenseError> = update1(env, issuer, authority(), "create_program", (input,));
+    r.expect("create_program")
+}
+
+pub fn offer(env: &mut dyn Env, issuer: Principal, manager: Principal, program_id: u64, holder: Principal) -> Result<li::License, li::LicenseError> {
+    update1(env, issuer, manager, "offer_license", (program_id, holder))
+}
+
+pub fn accept(env: &mut dyn Env, issuer: Principal, holder: Principal, license_id: u64) -> Result<li::License, li::LicenseError> {
+    update1(env, issuer, holder, "accept_license", (license_id,))
+}
+
+pub fn register_app(env: &mut dyn Env, issuer: Principal, holder: Principal, input: li::AppInput) -> Result<li::App, li::LicenseError> {
+    update1(env, issuer, holder, "register_app", (input,))
+}
+
+pub fn report(env: &mut dyn Env, issuer: Principal) -> li::LicensingReport {
+    query1(env, issuer, Principal::anonymous(), "licensing_report", ())
+}
+
+/// One program of the Pakistan allocation and what happened in it.
+#[derive(Clone, Debug)]
+pub struct ProgramOutcome {
+    pub program: li::Program,
+    pub sector: li::Sector,
+    pub manager: Principal,
+    pub offered: Vec<li::License>,
+    pub accepted: Vec<li::License>,
+    pub apps: Vec<li::App>,
+}
+
+/// What `pakistan_licenses` set up.
+#[derive(Clone, Debug)]
+pub struct PakistanLicenses {
+    pub policy: li::Policy,
+    pub programs: Vec<ProgramOutcome>,
+    pub report: li::LicensingReport,
+}
+
+/// The Pakistan allocation on `issuer`: a government, two education and a startup institution
+/// with programs and quotas (quotas sum past what is issued), offers to builders, most of them
+/// accepted, and apps registered on `subnet_id` (which must be `Live` in the issuer's registry).
+pub fn pakistan_licenses(env: &mut dyn Env, issuer: Principal, subnet_id: Principal) -> PakistanLicenses {
+    let policy = create_policy(env, issuer, "Caffeine AI builder, 1 year", 365, 3);
+    // (institution, sector, program, quota, offers, accepts, apps per accepted holder)
+    let plan: [(&str, li::Sector, &str, u32, u16, u16, u16); 5] = [
+        ("Punjab IT Board", li::Sector::Government, "e-Governance builders", 300, 4, 3, 1),
+        ("NUST", li::Sector::Education, "NUST AI builders", 400, 5, 4, 1),
+        ("FAST-NUCES", li::Sector::Education, "FAST capstone builders", 250, 3, 1, 0),
+        ("National Incubation Center", li::Sector::Startup, "NIC cohort 1", 350, 4, 3, 2),
+        ("National Incubation Center", li::Sector::Startup, "NIC cohort 2", 350, 2, 0, 0),
+    ];
+    let mut institutions: Vec<(String, li::Institution)> = Vec::new();
+    let mut programs = Vec::new();
+    let mut builder = 0u16;
+    let mut canister = 0u16;
+    for (p_index, (inst_name, sector, program_name, quota, offers, accepts, apps_each)) in plan.into_iter().enumerate() {
+        let inst = match institutions.iter().find(|(n, _)| n == inst_name) {
+            Some((_, i)) => i.clone(),
+            None => {
+                let i = create_institution(env, issuer, inst_name, sector);
+                institutions.push((inst_name.to_string(), i.clone()));
+                i
+            }
+        };
+        let manager = principal(0x10, p_index as u16);
+        let program = create_program(env, issuer, inst.id, program_name, quota, policy.id, manager);
+        let mut outcome = ProgramOutcome { program, sector, manager, offered: vec![], accepted: vec![], apps: vec![] };
+        for i in 0..offers {
+            builder += 1;
+            let holder = principal(0x20, builder);
+            let license = offer(env, issuer, manager, outcome.program.id, holder).expect("offer");
+            outcome.offered.push(license.clone());
+            if i < accepts {
+                let active = accept(env, issuer, holder, license.id).expect("accept");
+                for a in 0..apps_each {
+                    canister += 1;
+                    let input = li::AppInput {
+                        license_id: active.id,
+                        name: format!("{program_name} app {a}"),
+                        canister: principal(0x30, canister),
+                        subnet_id,
+                    };
+                    outcome.apps.push(register_app(env, issuer, holder, input).expect("register_app"));
+                }
+                outcome.accepted.push(active);
+            }
+        }
+        programs.push(outcome);
+    }
+    let report = report(env, issuer);
+    PakistanLicenses { policy, programs, report }
+}
