@@ -2,40 +2,45 @@
 //!
 //! ```text
 //! MemoryManager over the canister's stable memory
-//!   id 0  CONFIG        StableCell: install configuration + schema version ┐ common::core_state
-//!   id 1  AUDIT_INDEX   StableLog index  ┐ hash-chained audit log           │
-//!   id 2  AUDIT_DATA    StableLog data   ┘                                  ┘
+//!   id 0  CONFIG              StableCell: install configuration + schema version ┐ common::core_state
+//!   id 1  AUDIT_INDEX         StableLog index  ┐ hash-chained audit log           │
+//!   id 2  AUDIT_DATA          StableLog data   ┘                                  ┘
+//!   id 3  USERS               Principal → User (handle, profile, key epoch, verification)
+//!   id 4  HANDLES             handle → Principal (uniqueness)
+//!   id 5  KEYS                (Principal, epoch) → public key (full history)
+//!   id 6  CONVERSATIONS       id → Conversation (kind, last_seq, retention, legal hold)
+//!   id 7  MEMBERS             (conversation, Principal) → Member (role, read marker)
+//!   id 8  USER_CONVERSATIONS  (Principal, conversation) → () : the inbox index
+//!   id 9  DIRECT_PAIRS        (Principal, Principal) → conversation : one per pair
+//!   id 10 MESSAGES            (conversation, seq) → message (envelope or tombstone)
+//!   id 11 EDIT_HISTORY        (conversation, seq, version) → earlier envelope
+//!   id 12 BLOCKS              (blocker, blocked) → time
+//!   id 13 SENDER_ACTIVITY     Principal → rate window + last send day
+//!   id 14 RETAINED            conversation → () : conversations the retention sweep visits
+//!   id 15 COUNTERS            StableCell: totals, next conversation id, sweep cursor
 //! ```
-//! Memory ids are never renumbered or reused once deployed; new structures take new ids.
+//! The ids are named constants in `state.rs`. They are never renumbered or reused once
+//! deployed; new structures take new ids (16 and up).
 
-use common::core_state::CoreState;
+use crate::state::State;
 use common::Memory;
-use ic_stable_structures::memory_manager::{MemoryId, MemoryManager};
+use ic_stable_structures::memory_manager::MemoryManager;
 use ic_stable_structures::DefaultMemoryImpl;
-use interfaces::messaging::Config;
 use std::cell::RefCell;
 
-const CONFIG_MEM: MemoryId = MemoryId::new(0);
-const AUDIT_INDEX_MEM: MemoryId = MemoryId::new(1);
-const AUDIT_DATA_MEM: MemoryId = MemoryId::new(2);
-
 thread_local! {
-    static MEMORY_MANAGER: RefCell<MemoryManager<DefaultMemoryImpl>> =
-        RefCell::new(MemoryManager::init(DefaultMemoryImpl::default()));
-    static CORE: RefCell<CoreState<Config, Memory>> =
-        RefCell::new(CoreState::init(mem(CONFIG_MEM), mem(AUDIT_INDEX_MEM), mem(AUDIT_DATA_MEM)));
+    static STATE: RefCell<State<Memory>> = RefCell::new({
+        let manager = MemoryManager::init(DefaultMemoryImpl::default());
+        State::init(|id| manager.get(id))
+    });
 }
 
-fn mem(id: MemoryId) -> Memory {
-    MEMORY_MANAGER.with_borrow(|m| m.get(id))
+/// Runs `f` on the shard's state (read-only).
+pub fn read<R>(f: impl FnOnce(&State<Memory>) -> R) -> R {
+    STATE.with_borrow(f)
 }
 
-/// Runs `f` on the configuration and audit log.
-pub fn with_core<R>(f: impl FnOnce(&mut CoreState<Config, Memory>) -> R) -> R {
-    CORE.with_borrow_mut(f)
-}
-
-/// The configuration in force.
-pub fn config() -> Config {
-    CORE.with_borrow(|c| c.config())
+/// Runs `f` on the shard's state; a refused operation must return before writing anything.
+pub fn write<R>(f: impl FnOnce(&mut State<Memory>) -> R) -> R {
+    STATE.with_borrow_mut(f)
 }
