@@ -6,6 +6,7 @@
 
 mod config;
 mod countries;
+mod external_calls;
 mod governance;
 mod lifecycle;
 mod placements;
@@ -21,6 +22,7 @@ mod validate;
 mod domain_tests;
 
 use candid::Principal;
+use common::usage_reporter::ReporterState;
 use ic_cdk::api::{canister_self, msg_caller, time};
 use ic_cdk::{init, post_upgrade, query, update};
 use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
@@ -54,11 +56,19 @@ fn post_upgrade(args: Option<InitArgs>) {
     start_timers();
 }
 
-/// Closes expired proposals in bounded batches (idempotent: an already closed one is skipped).
+/// Closes expired proposals in bounded batches (idempotent: an already closed one is skipped),
+/// and reports usage to the burn ledger when one is configured.
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(EXPIRY_SWEEP_INTERVAL, || async {
         storage::with_registry(|r| r.expire_due(canister_self(), time(), EXPIRY_SWEEP_BATCH));
     });
+    external_calls::start_usage_reports(&storage::config());
+}
+
+/// The state of this canister's usage reporting to the burn ledger (sequence, pending report, last error); `null` when no ledger is configured.
+#[query]
+fn usage_reporter_status() -> Option<ReporterState> {
+    common::usage_reporter::status()
 }
 
 /// The configuration in force: authorities, quorum, placement recorders, limits and schema version.

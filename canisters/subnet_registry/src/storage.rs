@@ -12,6 +12,7 @@
 //!   id 7  PROPOSALS       StableBTreeMap<u64 id, Cbor<Proposal>>
 //!   id 8  OPEN_PROPOSALS  StableBTreeMap<u64 id, u64 expires_at_ns>  (index of undecided ones)
 //!   id 9  PLACEMENTS      StableBTreeMap<Principal canister, Cbor<Placement>>
+//!   id 10 USAGE_REPORTER  StableCell: common::usage_reporter state (reports to the burn ledger)
 //! ```
 //! Memory ids are never renumbered or reused once deployed; new structures take new ids.
 
@@ -33,12 +34,18 @@ pub const SUBNETS_MEM: MemoryId = MemoryId::new(6);
 pub const PROPOSALS_MEM: MemoryId = MemoryId::new(7);
 pub const OPEN_PROPOSALS_MEM: MemoryId = MemoryId::new(8);
 pub const PLACEMENTS_MEM: MemoryId = MemoryId::new(9);
+pub const USAGE_REPORTER_MEM: MemoryId = MemoryId::new(10);
 
 thread_local! {
     static MEMORY_MANAGER: RefCell<MemoryManager<DefaultMemoryImpl>> =
         RefCell::new(MemoryManager::init(DefaultMemoryImpl::default()));
     static REGISTRY: RefCell<Registry<Memory>> =
-        RefCell::new(Registry::init(|id| MEMORY_MANAGER.with_borrow(|m| m.get(id))));
+        RefCell::new(Registry::init(mem));
+}
+
+/// The virtual memory with this id.
+pub fn mem(id: MemoryId) -> Memory {
+    MEMORY_MANAGER.with_borrow(|m| m.get(id))
 }
 
 /// Runs `f` on the configuration and audit log.

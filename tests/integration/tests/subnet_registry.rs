@@ -245,3 +245,46 @@ fn undecided_proposals_expire_by_timer(env: &mut dyn Env) {
     );
 }
 scenario!(undecided_proposals_expire_by_timer);
+
+/// With a burn ledger configured, the registry reports its usage on its timer and the ledger
+/// acknowledges it (the real burn_ledger wasm, with the registry as a configured reporter).
+fn usage_is_reported_to_the_burn_ledger(env: &mut dyn Env) {
+    let registry = env.create_canister();
+    let ledger = env.create_canister();
+    let ledger_args = interfaces::burn_ledger::InitArgs {
+        authorities: vec![AUTHORITIES[0]],
+        subnet_registry: Some(registry),
+        license_issuer: None,
+        reporters: vec![registry],
+        network_target_milli_xdr_per_second: None,
+        usage_report_interval_seconds: None,
+        attribution_cache_ttl_seconds: None,
+        attribution_retry_interval_seconds: None,
+    };
+    env.install(ledger, &wasm("burn_ledger"), candid::encode_one(Some(ledger_args)).unwrap()).unwrap();
+    let mut args = init_args(vec![], Some(ledger));
+    args.usage_report_interval_seconds = Some(60);
+    env.install(registry, &wasm("subnet_registry"), candid::encode_one(Some(args)).unwrap()).unwrap();
+    add_pakistan_records(env, registry);
+    for _ in 0..2 {
+        env.advance_time(std::time::Duration::from_secs(61));
+        for _ in 0..3 {
+            env.tick();
+        }
+    }
+    let state: Option<common_reporter::ReporterState> = query1(env, registry, STRANGER, "usage_reporter_status", ());
+    let state = state.expect("reporting started because a burn ledger is configured");
+    assert!(state.reports_acknowledged >= 1, "{state:?}");
+    assert_eq!(state.last_error, None);
+}
+scenario!(usage_is_reported_to_the_burn_ledger);
+
+/// The reporter state as `usage_reporter_status` returns it (the fields this test reads).
+mod common_reporter {
+    #[derive(candid::CandidType, candid::Deserialize, Debug)]
+    pub struct ReporterState {
+        pub next_sequence: u64,
+        pub reports_acknowledged: u64,
+        pub last_error: Option<String>,
+    }
+}
