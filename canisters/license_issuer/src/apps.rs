@@ -23,6 +23,7 @@ pub enum Reservation {
 }
 
 /// Checks that `caller` may register `input` and reserves the slot. Refusals change nothing.
+/// Precondition: the caller holds the per-canister guard (see `registration.rs`).
 pub fn reserve_app<M: Memory>(
     s: &mut LicenseState<M>,
     caller: Principal,
@@ -47,7 +48,9 @@ pub fn reserve_app<M: Memory>(
         return Err(LicenseError::CanisterAlreadyRegistered { canister: input.canister, app_id });
     }
     if let Some(Cbor(pending)) = s.pending_apps.get(&input.canister) {
-        if pending.holder == caller && pending.outcome_unknown && pending.input == *input {
+        // The caller holds the per-canister guard, so no call for this slot is in flight: the slot
+        // is left over from an unknown outcome (or a trap after the await) and its holder may resume it.
+        if pending.holder == caller && pending.input == *input {
             return Ok(Reservation::Resumed);
         }
         return Err(LicenseError::RegistrationPending { canister: input.canister, holder: pending.holder });

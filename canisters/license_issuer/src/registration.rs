@@ -269,6 +269,16 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_left_by_a_trap_after_the_await_is_resumed_by_its_holder() {
+        let license_id = setup();
+        // As if the callback had trapped: the reservation was committed, nothing after it.
+        storage::with_state(|s| crate::apps::reserve_app(s, p(HOLDER), 1, &input(license_id, 81))).unwrap();
+        let reg = FakeRegistry::replying(vec![placed(p(81))]);
+        register(&reg, HOLDER, input(license_id, 81)).expect("resumed");
+        storage::with_state(|s| assert!(s.pending_apps.is_empty() && s.app_by_canister.contains_key(&p(81))));
+    }
+
+    #[test]
     fn entitlements_duplicates_and_license_status_are_checked_before_calling() {
         let license_id = setup();
         let reg = FakeRegistry::replying(vec![placed(p(75)), placed(p(76))]);
