@@ -1,1 +1,99 @@
-//! Rollout steps for `burn_ledger`.
+//! Rollout steps for `burn_ledger`: installing it beside the registry and the license issuer,
+//! setting the ICP/XDR rate, and the reusable usage step — every reporter reports one hour of
+//! consumption — that the tests and the demo's burn checkpoint both run.
+
+use crate::call::{query1, update1};
+use crate::env::Env;
+use crate::wasm::wasm;
+use candid::{encode_one, Principal};
+use interfaces::burn_ledger::{
+    Amounts, BurnCheckpoint, BurnError, ConversionRate, InitArgs, IssuanceModel, ReportReceipt, ReporterInfo, Scope,
+    UsageReport,
+};
+use std::time::Duration;
+
+/// The ledger's authority in these scenarios (sets the rate and the issuance model).
+pub fn ledger_authority() -> Principal {
+    Principal::from_slice(&[0xb1, 0x01])
+}
+
+/// The CMC's rate in the scenarios: 1 ICP = 3.5 XDR.
+pub const XDR_PERMYRIAD_PER_ICP: u64 = 35_000;
+
+/// 1 XDR in cycles.
+pub const CYCLES_PER_XDR: u128 = 1_000_000_000_000;
+
+/// Install arguments wired to the given peers. `self_report_seconds` is how often the ledger
+/// reports its own usage (7 days keeps it out of a short scenario's hand-computed figures).
+pub fn ledger_args(registry: Option<Principal>, issuer: Option<Principal>, reporters: Vec<Principal>, self_report_seconds: Option<u64>) -> InitArgs {
+    InitArgs {
+        authorities: vec![ledger_authority()],
+        subnet_registry: registry,
+        license_issuer: issuer,
+        reporters,
+        network_target_milli_xdr_per_second: None,
+        usage_report_interval_seconds: self_report_seconds,
+        attribution_cache_ttl_seconds: None,
+        attribution_retry_interval_seconds: None,
+    }
+}
+
+/// Installs the ledger into a canister created beforehand (peers may need its id first).
+pub fn install_ledger(env: &mut dyn Env, canister: Principal, args: InitArgs) {
+    let backend = env.backend();
+    env.install(canister, &wasm("burn_ledger"), encode_one(Some(args)).expect("encode InitArgs"))
+        .unwrap_or_else(|r| panic!("[{backend}] installing burn_ledger into {canister}: {r}"));
+}
+
+pub fn report_usage(env: &mut dyn Env, ledger: Principal, reporter: Principal, report: UsageReport) -> Result<ReportReceipt, BurnError> {
+    update1(env, ledger, reporter, "report_usage", (report,))
+}
+
+/// A report without detail.
+pub fn usage(sequence: u64, period_start_ns: u64, period_end_ns: u64, cycles_consumed: u128) -> UsageReport {
+    UsageReport { sequence, period_start_ns, period_end_ns, cycles_consumed, instructions: None, bytes_stored: None, messages_handled: None }
+}
+
+/// The authority sets the rate, stamped with the current time.
+pub fn set_rate(env: &mut dyn Env, ledger: Principal, xdr_permyriad_per_icp: u64) {
+    let rate = ConversionRate { xdr_permyriad_per_icp, timestamp_seconds: env.now_ns() / 1_000_000_000 };
+    let r: Result<(), BurnError> = update1(env, ledger, ledger_authority(), "set_conversion_rate", (rate,));
+    r.unwrap_or_else(|e| panic!("set_conversion_rate: {e:?}"));
+}
+
+pub fn set_model(env: &mut dyn Env, ledger: Principal, model: IssuanceModel) {
+    let r: Result<(), BurnError> = update1(env, ledger, ledger_authority(), "set_issuance_model", (model,));
+    r.unwrap_or_else(|e| panic!("set_issuance_model: {e:?}"));
+}
+
+pub fn totals(env: &mut dyn Env, ledger: Principal, scope: Scope) -> Amounts {
+    query1(env, ledger, Principal::anonymous(), "totals", (scope,))
+}
+
+pub fn reporter_info(env: &mut dyn Env, ledger: Principal, reporter: Principal) -> Option<ReporterInfo> {
+    query1(env, ledger, Principal::anonymous(), "reporter", (reporter,))
+}
+
+pub fn checkpoint(env: &mut dyn Env, ledger: Principal) -> BurnCheckpoint {
+    query1(env, ledger, Principal::anonymous(), "burn_checkpoint", ())
+}
+
+/// The usage step: one hour passes, then each `(reporter, cycles)` reports the hour it just
+/// consumed, with its next sequence number, the period starting where its last one ended.
+/// Returns each receipt (panics on a refusal, naming the reporter).
+pub fn report_one_hour(env: &mut dyn Env, ledger: Principal, usage_by_reporter: &[(Principal, u128)]) -> Vec<ReportReceipt> {
+    let hour_start = env.now_ns();
+    env.advance_time(Duration::from_secs(3600));
+    let now = env.now_ns();
+    usage_by_reporter
+        .iter()
+        .map(|&(reporter, cycles)| {
+            let (sequence, start) = match reporter_info(env, ledger, reporter) {
+                Some(info) => (info.last_sequence + 1, info.last_period_end_ns.max(hour_start)),
+                None => (1, hour_start),
+            };
+            report_usage(env, ledger, reporter, usage(sequence, start, now, cycles))
+                .unwrap_or_else(|e| panic!("report_usage from {reporter} refused: {e:?}"))
+        })
+        .collect()
+}

@@ -1,0 +1,279 @@
+//! `burn_ledger` on its real wasm (out/burn_ledger.wasm), beside the real subnet_registry and
+//! license_issuer: usage from the three peers and from an app registered through the issuer flows
+//! in and is attributed; totals add up; retries are not double counted; a report whose lookup
+//! fails is kept and attributed later by the timer; conversion and meter figures match hand
+//! computation; an upgrade keeps everything.
+
+use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
+use interfaces::burn_ledger::*;
+use interfaces::license_issuer as li;
+use std::time::Duration;
+use suite_tests::scenarios::burn_ledger::*;
+use suite_tests::scenarios::license_issuer::{self as lic, deploy_licensing, LicensingSuite};
+use suite_tests::*;
+
+const STRANGER: Principal = Principal::from_slice(&[0xb1, 0xff, 0x01]);
+
+/// Everything a burn scenario needs.
+struct Suite {
+    licensing: LicensingSuite,
+    messaging: Principal,
+    ledger: Principal,
+    app: Principal,
+    program_id: u64,
+}
+
+/// Registry + issuer (Pakistan subnet live), an app canister registered through the issuer flow
+/// on that subnet, a messaging canister id, and the ledger wired to all of them.
+fn deploy_suite(env: &mut dyn Env, self_report_seconds: Option<u64>) -> Suite {
+    let licensing = deploy_licensing(env, 100, |_| {});
+    let issuer = licensing.issuer;
+    let policy = lic::create_policy(env, issuer, "builder", 365, 3);
+    let inst = lic::create_institution(env, issuer, "NUST", li::Sector::Education);
+    let manager = lic::principal(0x10, 1);
+    let program = lic::create_program(env, issuer, inst.id, "NUST AI builders", 10, policy.id, manager);
+    let holder = lic::principal(0x20, 1);
+    let license = lic::offer(env, issuer, manager, program.id, holder).expect("offer");
+    lic::accept(env, issuer, holder, license.id).expect("accept");
+    let app = env.create_canister();
+    let input = li::AppInput { license_id: license.id, name: "exam results".into(), canister: app, subnet_id: licensing.live_subnet };
+    lic::register_app(env, issuer, holder, input).expect("register_app");
+    let messaging = env.create_canister();
+    let ledger = env.create_canister();
+    let args = ledger_args(Some(licensing.registry), Some(issuer), vec![licensing.registry, issuer, messaging], self_report_seconds);
+    install_ledger(env, ledger, args);
+    Suite { licensing, messaging, ledger, app, program_id: program.id }
+}
+
+fn burn(env: &mut dyn Env, ledger: Principal, id: u64) -> BurnRecord {
+    let r: Result<BurnRecord, BurnError> = query1(env, ledger, STRANGER, "burn", (id,));
+    r.unwrap_or_else(|e| panic!("burn {id}: {e:?}"))
+}
+
+fn list_totals(env: &mut dyn Env, ledger: Principal, kind: ScopeKind) -> Vec<ScopeTotals> {
+    query1(env, ledger, STRANGER, "list_totals", (ListTotalsRequest { kind, after: None, limit: None },))
+}
+
+/// Per subnet and per program, the lines add up to the suite (totals and checkpoint).
+fn assert_dimensions_add_up(env: &mut dyn Env, ledger: Principal) {
+    let suite = totals(env, ledger, Scope::Suite);
+    let unattributed = totals(env, ledger, Scope::Unattributed).cycles;
+    let subnets: u128 = list_totals(env, ledger, ScopeKind::Subnet).iter().map(|t| t.amounts.cycles).sum::<u128>()
+        + totals(env, ledger, Scope::UnknownSubnet).cycles
+        + unattributed;
+    let programs: u128 = list_totals(env, ledger, ScopeKind::Program).iter().map(|t| t.amounts.cycles).sum::<u128>()
+        + totals(env, ledger, Scope::NoProgram).cycles
+        + unattributed;
+    let canisters: u128 = list_totals(env, ledger, ScopeKind::Canister).iter().map(|t| t.amounts.cycles).sum();
+    assert_eq!((subnets, programs, canisters), (suite.cycles, suite.cycles, suite.cycles));
+    let c = checkpoint(env, ledger);
+    assert_eq!(c.suite, suite);
+    assert_eq!(c.per_subnet.iter().map(|l| l.amounts.cycles).sum::<u128>(), suite.cycles);
+    assert_eq!(c.per_program.iter().map(|l| l.amounts.cycles).sum::<u128>(), suite.cycles);
+}
+
+/// Peers and an app report; all is attributed; retries and refusals change nothing; the ledger
+/// reports its own usage on its timer.
+fn usage_flows_in_and_adds_up(env: &mut dyn Env) {
+    let s = deploy_suite(env, None);
+    let (registry, issuer, ledger, app) = (s.licensing.registry, s.licensing.issuer, s.ledger, s.app);
+    set_rate(env, ledger, XDR_PERMYRIAD_PER_ICP);
+
+    let receipts = report_one_hour(
+        env,
+        ledger,
+        &[(registry, 3 * CYCLES_PER_XDR), (issuer, 2 * CYCLES_PER_XDR), (s.messaging, 5 * CYCLES_PER_XDR), (app, CYCLES_PER_XDR)],
+    );
+    assert!(receipts.iter().all(|r| r.attributed && !r.duplicate && r.gap.is_none()), "{receipts:?}");
+
+    // The app is attributed through both peers: its subnet (registry) and program (issuer).
+    let app_burn = burn(env, ledger, receipts[3].burn_id);
+    let attribution = app_burn.attribution.clone().expect("attributed");
+    assert_eq!(attribution.subnet_id, Some(s.licensing.live_subnet));
+    assert_eq!(attribution.owner.as_ref().map(|o| o.program_id), Some(s.program_id));
+    // Conversion by hand: 10^12 cycles = 1 XDR = 1/3.5 ICP = 28,571,428 e8s (rounded down).
+    assert_eq!(app_burn.icp_e8s, 28_571_428);
+    assert_eq!(app_burn.rate.map(|r| r.xdr_permyriad_per_icp), Some(35_000));
+    let app_totals = totals(env, ledger, Scope::Program(s.program_id));
+    assert_eq!((app_totals.cycles, app_totals.micro_xdr, app_totals.icp_e8s), (CYCLES_PER_XDR, 1_000_000, 28_571_428));
+    assert_eq!(totals(env, ledger, Scope::Subnet(s.licensing.live_subnet)).cycles, CYCLES_PER_XDR);
+    // The suite's own canisters belong to no program and are not placed in the registry.
+    assert_eq!(totals(env, ledger, Scope::NoProgram).cycles, 10 * CYCLES_PER_XDR);
+
+    // A retried report is acknowledged, not counted again.
+    let before = totals(env, ledger, Scope::Suite);
+    let retry = usage(1, app_burn.report.period_start_ns, app_burn.report.period_end_ns, CYCLES_PER_XDR);
+    let ack = report_usage(env, ledger, app, retry).expect("retry acknowledged");
+    assert!(ack.duplicate);
+    assert_eq!(ack.burn_id, receipts[3].burn_id);
+    assert_eq!(totals(env, ledger, Scope::Suite), before);
+
+    // Refusals: typed, nothing changes.
+    let now = env.now_ns();
+    let bad = [
+        (STRANGER, usage(1, now - 10, now, 1), BurnError::UnknownReporter { caller: STRANGER }),
+        (Principal::anonymous(), usage(1, now - 10, now, 1), BurnError::AnonymousCaller),
+        (app, usage(2, now, now, 1), BurnError::EmptyOrBackwardsPeriod { period_start_ns: now, period_end_ns: now }),
+        (app, usage(2, now - 1_000, now, u128::MAX), BurnError::CyclesOutOfBounds { cycles: u128::MAX, max: 10_000_000_000_000 }),
+    ];
+    for (caller, report, expected) in bad {
+        assert_eq!(report_usage(env, ledger, caller, report), Err(expected));
+    }
+    let zero = ConversionRate { xdr_permyriad_per_icp: 0, timestamp_seconds: now / 1_000_000_000 };
+    let r: Result<(), BurnError> = update1(env, ledger, ledger_authority(), "set_conversion_rate", (zero,));
+    assert_eq!(r, Err(BurnError::ZeroRate));
+    let r: Result<(), BurnError> = update1(env, ledger, registry, "set_conversion_rate", (ConversionRate { xdr_permyriad_per_icp: 1, ..zero },));
+    assert_eq!(r, Err(BurnError::NotAuthority { caller: registry }));
+    assert_eq!(totals(env, ledger, Scope::Suite), before);
+
+    // A skipped sequence is a visible gap.
+    let messaging_last = reporter_info(env, ledger, s.messaging).expect("known").last_period_end_ns;
+    env.advance_time(Duration::from_secs(60));
+    let now = env.now_ns();
+    let gapped = report_usage(env, ledger, s.messaging, usage(4, messaging_last, now, 7)).expect("recorded");
+    assert_eq!(gapped.gap.map(|g| (g.first, g.last)), Some((2, 3)));
+    let gaps: Vec<SequenceGap> = query1(env, ledger, STRANGER, "gaps", (s.messaging, PageRequest::default()));
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(reporter_info(env, ledger, s.messaging).unwrap().missing_sequences, 2);
+
+    // The ledger reports its own usage on its hourly timer, through the shared client.
+    env.advance_time(Duration::from_secs(3600));
+    env.tick();
+    let own: Option<common_state::ReporterState> = query1(env, ledger, STRANGER, "self_usage_reporter", ());
+    let own = own.expect("self-reporting started");
+    assert!(own.reports_acknowledged >= 1, "{own:?}");
+    assert_eq!(own.pending, None);
+    assert_eq!(totals(env, ledger, Scope::Canister(ledger)).reports, own.reports_acknowledged);
+
+    assert_dimensions_add_up(env, ledger);
+    // Every recorded burn is an entry of the verified chain.
+    let page: AuditPage = query1(env, ledger, STRANGER, "audit_log", (PageRequest::default(),));
+    let recorded = page.entries.iter().filter(|e| e.kind == "burn_recorded").count() as u64;
+    assert_eq!(recorded, totals(env, ledger, Scope::Suite).reports);
+    let check: ChainCheck = query1(env, ledger, STRANGER, "verify_audit_log", (0u64, 10_000u64));
+    assert_eq!(check, ChainCheck::Valid { checked: page.total });
+}
+scenario!(usage_flows_in_and_adds_up);
+
+/// The registry fails (rejects, then is stopped): reports are kept unattributed and the retry
+/// timer attributes them once it answers again.
+fn failed_lookup_is_kept_and_attributed_later(env: &mut dyn Env) {
+    let s = deploy_suite(env, Some(7 * 24 * 3600));
+    let (registry, ledger, app) = (s.licensing.registry, s.ledger, s.app);
+    set_rate(env, ledger, XDR_PERMYRIAD_PER_ICP);
+    if !fault_or_skip(env, "failed_lookup (reject)", registry, "placement_of", Fault::Reject("registry down".into())) {
+        return;
+    }
+    let receipt = report_one_hour(env, ledger, &[(app, 2 * CYCLES_PER_XDR)]).remove(0);
+    assert!(!receipt.attributed);
+    assert_eq!(totals(env, ledger, Scope::Unattributed).cycles, 2 * CYCLES_PER_XDR);
+    assert_eq!(totals(env, ledger, Scope::Suite).cycles, 2 * CYCLES_PER_XDR, "kept although the lookup failed");
+    assert!(burn(env, ledger, receipt.burn_id).attribution_attempts >= 1);
+    assert_dimensions_add_up(env, ledger);
+
+    // Still failing at the next timer run: still pending, nothing lost.
+    env.advance_time(Duration::from_secs(DEFAULT_ATTRIBUTION_RETRY_SECONDS + 1));
+    env.tick();
+    assert!(burn(env, ledger, receipt.burn_id).attribution.is_none());
+
+    // The registry answers again: the timer attributes the burn.
+    env.clear_faults();
+    env.advance_time(Duration::from_secs(DEFAULT_ATTRIBUTION_RETRY_SECONDS + 1));
+    env.tick();
+    env.tick();
+    let b = burn(env, ledger, receipt.burn_id);
+    assert_eq!(b.attribution.as_ref().and_then(|a| a.subnet_id), Some(s.licensing.live_subnet));
+    assert_eq!(totals(env, ledger, Scope::Unattributed).cycles, 0);
+    assert_eq!(totals(env, ledger, Scope::Program(s.program_id)).cycles, 2 * CYCLES_PER_XDR);
+
+    // A stopped registry (the messaging peer's first report needs a lookup): same story.
+    env.stop_canister(registry).expect("stop registry");
+    let receipt = report_one_hour(env, ledger, &[(s.messaging, CYCLES_PER_XDR)]).remove(0);
+    assert!(!receipt.attributed);
+    assert_eq!(totals(env, ledger, Scope::Unattributed).cycles, CYCLES_PER_XDR);
+    env.start_canister(registry).expect("start registry");
+    env.advance_time(Duration::from_secs(DEFAULT_ATTRIBUTION_RETRY_SECONDS + 1));
+    env.tick();
+    env.tick();
+    assert_eq!(totals(env, ledger, Scope::Unattributed).cycles, 0);
+    assert_eq!(totals(env, ledger, Scope::UnknownSubnet).cycles, CYCLES_PER_XDR);
+    assert_dimensions_add_up(env, ledger);
+}
+scenario!(failed_lookup_is_kept_and_attributed_later);
+
+/// Burning exactly the Mission 70 target for an hour, at 3.5 XDR/ICP, against 9.72 % gross
+/// minting on 540 M ICP; then an upgrade keeps every figure.
+fn meter_matches_hand_computation_and_upgrade_keeps_everything(env: &mut dyn Env) {
+    let s = deploy_suite(env, Some(7 * 24 * 3600));
+    let ledger = s.ledger;
+    set_rate(env, ledger, XDR_PERMYRIAD_PER_ICP);
+    let model = IssuanceModel { annual_gross_minting_bps: 972, target_net_inflation_bps: 542, total_supply_e8s: 540_000_000 * 100_000_000 };
+    set_model(env, ledger, model);
+    // 0.77 XDR/s for 3600 s = 2,772 XDR, split over the three peers.
+    let third: u128 = 924 * CYCLES_PER_XDR;
+    report_one_hour(env, ledger, &[(s.licensing.registry, third), (s.licensing.issuer, third), (s.messaging, third)]);
+
+    let meter: Result<Mission70Meter, BurnError> = query1(env, ledger, STRANGER, "mission70_meter", (Some(3600u64),));
+    let m = meter.expect("meter");
+    assert_eq!(m.burn_rate.window_seconds, 3600);
+    assert_eq!(m.burn_rate.micro_xdr_per_second, 770_000);
+    assert_eq!(m.burn_rate.share_of_target_bps, 10_000);
+    // 0.77 XDR/s × 31,536,000 s / 3.5 XDR per ICP = 6,937,920 ICP per year.
+    assert_eq!(m.icp_e8s_burned_per_year, Some(6_937_920 * 100_000_000));
+    // 6,937,920 / 540,000,000 = 1.2848 % of supply = 12,848 hundredths of a bp.
+    assert_eq!(m.burn_centi_bps_of_supply, Some(12_848));
+    assert_eq!(m.net_inflation_centi_bps, Some(97_200 - 12_848));
+    let too_short: Result<BurnRate, BurnError> = query1(env, ledger, STRANGER, "burn_rate", (59u64,));
+    assert!(matches!(too_short, Err(BurnError::ArgumentOutOfRange { .. })));
+
+    let before = checkpoint(env, ledger);
+    let config_before: Config = query1(env, ledger, STRANGER, "config", ());
+    let audit_before: AuditPage = query1(env, ledger, STRANGER, "audit_log", (PageRequest::default(),));
+    env.upgrade(ledger, &wasm("burn_ledger"), candid::encode_one(None::<InitArgs>).unwrap()).expect("upgrade");
+    let after = checkpoint(env, ledger);
+    assert_eq!((after.suite, after.per_subnet.clone(), after.per_program.clone()), (before.suite, before.per_subnet, before.per_program));
+    assert_eq!(after.meter.icp_e8s_burned_per_year, before.meter.icp_e8s_burned_per_year);
+    let config_after: Config = query1(env, ledger, STRANGER, "config", ());
+    assert_eq!(config_after, config_before);
+    let audit_after: AuditPage = query1(env, ledger, STRANGER, "audit_log", (PageRequest::default(),));
+    assert_eq!(audit_after.entries[..audit_before.entries.len()], audit_before.entries[..]);
+    // Sequence state survived: a retry is still a duplicate, the next sequence is accepted.
+    let info = reporter_info(env, ledger, s.messaging).expect("known");
+    let first = burn(env, ledger, 2);
+    assert!(report_usage(env, ledger, first.reporter, first.report.clone()).expect("ack").duplicate);
+    env.advance_time(Duration::from_secs(60));
+    let now = env.now_ns();
+    let next = report_usage(env, ledger, s.messaging, usage(info.last_sequence + 1, info.last_period_end_ns, now, 5)).expect("next");
+    assert!(!next.duplicate);
+    // Timers were restarted: the retry timer still runs after the upgrade (nothing pending here).
+    env.advance_time(Duration::from_secs(DEFAULT_ATTRIBUTION_RETRY_SECONDS + 1));
+    env.tick();
+    assert_eq!(checkpoint(env, ledger).pending_attribution, 0);
+}
+scenario!(meter_matches_hand_computation_and_upgrade_keeps_everything);
+
+/// The status type of the shared usage reporter, mirrored here so the suite_tests crate does not
+/// need to link `common` (which links ic-cdk).
+mod common_state {
+    use candid::{CandidType, Deserialize};
+    use interfaces::burn_ledger::UsageReport;
+
+    #[derive(CandidType, Deserialize, Debug, Clone)]
+    pub struct Baseline {
+        pub balance: u128,
+        pub at_ns: u64,
+    }
+
+    #[derive(CandidType, Deserialize, Debug, Clone)]
+    pub struct ReporterState {
+        pub next_sequence: u64,
+        pub baseline: Option<Baseline>,
+        pub top_ups_since_baseline: u128,
+        pub pending: Option<UsageReport>,
+        pub pending_attempts: u32,
+        pub last_error: Option<String>,
+        pub reports_acknowledged: u64,
+        pub cycles_acknowledged: u128,
+        pub reports_refused: u64,
+    }
+}
