@@ -6,6 +6,7 @@
 
 mod config;
 mod conversations;
+mod external_calls;
 mod messages;
 mod metrics;
 mod retention;
@@ -15,6 +16,7 @@ mod users;
 mod validate;
 
 use candid::Principal;
+use common::usage_reporter::ReporterState;
 use ic_cdk::api::{msg_caller, time};
 use ic_cdk::{init, post_upgrade, query, update};
 use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
@@ -30,12 +32,14 @@ type Result<T> = std::result::Result<T, MessagingError>;
 /// How often the retention sweep runs; each run does bounded work (see `retention.rs`).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
+/// The retention sweep, and usage reports to the burn ledger when one is configured.
 fn start_timers() {
     ic_cdk_timers::set_timer_interval(SWEEP_INTERVAL, || async {
         storage::write(|s| {
             s.sweep_expired(time(), retention::SWEEP_MAX_MESSAGES, retention::SWEEP_MAX_CONVERSATIONS)
         });
     });
+    external_calls::start_usage_reports(&storage::read(|s| s.config()));
 }
 
 /// First install. Without an argument the installing controller becomes the only authority.
@@ -82,6 +86,13 @@ fn verify_audit_log(start: u64, count: u64) -> ChainCheck {
 #[query]
 fn metrics() -> MessagingMetrics {
     storage::read(|s| s.metrics(time()))
+}
+
+/// The state of this shard's usage reporting to the burn ledger (sequence, pending report, last
+/// error); `null` when no ledger is configured.
+#[query]
+fn usage_reporter_status() -> Option<ReporterState> {
+    common::usage_reporter::status()
 }
 
 // ---- users and the key directory ----

@@ -18,21 +18,29 @@
 //!   id 13 SENDER_ACTIVITY     Principal → rate window + last send day
 //!   id 14 RETAINED            conversation → () : conversations the retention sweep visits
 //!   id 15 COUNTERS            StableCell: totals, next conversation id, sweep cursor
+//!   id 16 USAGE_REPORTER      StableCell: common::usage_reporter state (reports to the burn ledger)
 //! ```
-//! The ids are named constants in `state.rs`. They are never renumbered or reused once
-//! deployed; new structures take new ids (16 and up).
+//! The ids are named constants (0..=15 in `state.rs`, 16 here). They are never renumbered or
+//! reused once deployed; new structures take new ids (17 and up).
 
 use crate::state::State;
 use common::Memory;
-use ic_stable_structures::memory_manager::MemoryManager;
+use ic_stable_structures::memory_manager::{MemoryId, MemoryManager};
 use ic_stable_structures::DefaultMemoryImpl;
 use std::cell::RefCell;
 
+/// State of the shared usage-reporting client (`common::usage_reporter`).
+pub const USAGE_REPORTER_MEM: MemoryId = MemoryId::new(16);
+
 thread_local! {
-    static STATE: RefCell<State<Memory>> = RefCell::new({
-        let manager = MemoryManager::init(DefaultMemoryImpl::default());
-        State::init(|id| manager.get(id))
-    });
+    static MEMORY_MANAGER: RefCell<MemoryManager<DefaultMemoryImpl>> =
+        RefCell::new(MemoryManager::init(DefaultMemoryImpl::default()));
+    static STATE: RefCell<State<Memory>> = RefCell::new(State::init(mem));
+}
+
+/// The virtual memory with the given id.
+pub fn mem(id: MemoryId) -> Memory {
+    MEMORY_MANAGER.with_borrow(|m| m.get(id))
 }
 
 /// Runs `f` on the shard's state (read-only).
