@@ -50,7 +50,10 @@ for c in "${CANISTERS[@]}"; do
   # Lifecycle and ic-cdk internal exports are not in the .did; tell check-endpoints which of the
   # known ones this canister has (a canister without timers has no timer exports).
   hidden="$OUT/$c.hidden-endpoints.txt"
-  python3 scripts/wasm_symbols.py exports "$wasm" | grep -Fx -f scripts/hidden-endpoints.txt > "$hidden" || true
+  # The wasm names methods `canister_update <name>`; check-endpoints spells them `canister_update:<name>`.
+  python3 scripts/wasm_symbols.py exports "$wasm" \
+    | sed -E 's/^canister_(update|query|composite_query) /canister_\1:/' \
+    | grep -Fx -f scripts/hidden-endpoints.txt > "$hidden" || true
   if ! report="$("$IC_WASM" "$wasm" check-endpoints --candid "candid/$c.did" --hidden "$hidden" 2>&1)"; then
     fail "$c" "exported endpoints disagree with candid/$c.did: $report"
   fi
