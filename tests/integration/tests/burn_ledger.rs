@@ -252,6 +252,53 @@ fn meter_matches_hand_computation_and_upgrade_keeps_everything(env: &mut dyn Env
 }
 scenario!(meter_matches_hand_computation_and_upgrade_keeps_everything);
 
+/// A real peer (subnet_registry, using `common::usage_reporter`) reports on its timer. When the
+/// ledger records a report but the reply is lost, the peer resends the same sequence and the
+/// ledger acknowledges it without counting it twice.
+fn peer_client_resends_after_a_lost_reply_and_is_counted_once(env: &mut dyn Env) {
+    let registry = env.create_canister();
+    let ledger = env.create_canister();
+    suite_tests::scenarios::subnet_registry::install_registry(env, registry, vec![], Some(ledger));
+    install_ledger(env, ledger, ledger_args(Some(registry), None, vec![registry], Some(7 * 24 * 3600)));
+    let status = |env: &mut dyn Env| -> common_state::ReporterState {
+        let s: Option<common_state::ReporterState> = query1(env, registry, STRANGER, "usage_reporter_status", ());
+        s.expect("registry reporting started")
+    };
+    let hour = |env: &mut dyn Env| {
+        env.advance_time(Duration::from_secs(3600));
+        for _ in 0..4 {
+            env.tick();
+        }
+    };
+    hour(env);
+    assert_eq!(reporter_info(env, ledger, registry).map(|i| (i.last_sequence, i.reports)), Some((1, 1)));
+    assert_eq!(status(env).reports_acknowledged, 1);
+
+    if !fault_or_skip(env, "lost reply", ledger, "report_usage", Fault::ResponseLost) {
+        return;
+    }
+    hour(env);
+    // The ledger recorded sequence 2, the registry never heard back: it keeps it pending.
+    assert_eq!(reporter_info(env, ledger, registry).map(|i| (i.last_sequence, i.reports)), Some((2, 2)));
+    let pending = status(env).pending.expect("kept pending");
+    assert_eq!(pending.sequence, 2);
+    let recorded_cycles = totals(env, ledger, Scope::Canister(registry)).cycles;
+
+    env.clear_faults();
+    hour(env);
+    // The resend of 2 was acknowledged as a duplicate; a later tick sends 3.
+    let st = status(env);
+    assert_eq!((st.reports_acknowledged, st.reports_refused, st.pending.is_none()), (2, 0, true), "{st:?}");
+    let info = reporter_info(env, ledger, registry).unwrap();
+    assert_eq!((info.last_sequence, info.reports, info.missing_sequences), (2, 2, 0));
+    assert_eq!(totals(env, ledger, Scope::Canister(registry)).cycles, recorded_cycles, "not counted twice");
+    hour(env);
+    let info = reporter_info(env, ledger, registry).unwrap();
+    assert_eq!((info.last_sequence, info.reports), (3, 3));
+    assert_eq!(totals(env, ledger, Scope::Canister(registry)).reports, 3);
+}
+scenario!(peer_client_resends_after_a_lost_reply_and_is_counted_once);
+
 /// The status type of the shared usage reporter, mirrored here so the suite_tests crate does not
 /// need to link `common` (which links ic-cdk).
 mod common_state {
