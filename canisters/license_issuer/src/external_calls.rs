@@ -56,3 +56,16 @@ impl Registry for SubnetRegistry {
         reply.candid::<Option<Placement>>().map_err(undecodable)
     }
 }
+
+/// Starts (or restarts, after an upgrade) the shared usage-reporting client when a burn ledger
+/// is configured: it reports this canister's cycle consumption on a timer.
+pub fn start_usage_reports(config: &interfaces::license_issuer::Config) {
+    if let Some(ledger) = config.burn_ledger {
+        let interval = std::time::Duration::from_secs(config.usage_report_interval_seconds);
+        common::usage_reporter::start(
+            crate::storage::mem(crate::storage::USAGE_REPORTER_MEM),
+            common::usage_reporter::Transport::Call(ledger),
+            interval,
+        );
+    }
+}

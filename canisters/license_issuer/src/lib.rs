@@ -31,6 +31,7 @@ const HOUSEKEEPING_BUDGET: u32 = 200;
 const OFFER_SWEEP_BUDGET: u32 = 50;
 
 fn start_timers() {
+    external_calls::start_usage_reports(&storage::config());
     ic_cdk_timers::set_timer_interval(HOUSEKEEPING_INTERVAL, || async {
         storage::with_state(|s| licenses::housekeeping(s, time(), canister_self(), HOUSEKEEPING_BUDGET));
     });
@@ -61,6 +62,12 @@ fn post_upgrade(args: Option<InitArgs>) {
         .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
     check_cap_holds();
     start_timers();
+}
+
+/// The state of this canister's usage reporting to the burn ledger (sequence, pending report, last error); `null` when no ledger is configured.
+#[query]
+fn usage_reporter_status() -> Option<common::usage_reporter::ReporterState> {
+    common::usage_reporter::status()
 }
 
 /// The configuration in force: authorities, cap, peers, limits and schema version.

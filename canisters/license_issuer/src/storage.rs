@@ -18,6 +18,7 @@
 //!   id 13 APPS             app id → App
 //!   id 14 APP_BY_CANISTER  canister → app id
 //!   id 15 PENDING_APPS     canister → PendingApp (slot reserved during the registry call)
+//!   id 16 USAGE_REPORTER   common::usage_reporter: sequence number and pending usage report
 //! ```
 //! Memory ids are never renumbered or reused once deployed; new structures take new ids.
 
@@ -45,6 +46,8 @@ const ACTIVITY_MEM: MemoryId = MemoryId::new(12);
 const APPS_MEM: MemoryId = MemoryId::new(13);
 const APP_BY_CANISTER_MEM: MemoryId = MemoryId::new(14);
 const PENDING_APPS_MEM: MemoryId = MemoryId::new(15);
+/// Sequence number and pending report of the usage reports sent to the burn ledger.
+pub const USAGE_REPORTER_MEM: MemoryId = MemoryId::new(16);
 
 thread_local! {
     static MEMORY_MANAGER: RefCell<MemoryManager<DefaultMemoryImpl>> =
@@ -69,7 +72,7 @@ thread_local! {
     ));
 }
 
-fn mem(id: MemoryId) -> Memory {
+pub fn mem(id: MemoryId) -> Memory {
     MEMORY_MANAGER.with_borrow(|m| m.get(id))
 }
 
