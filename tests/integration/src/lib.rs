@@ -8,9 +8,11 @@
 //! ```
 
 mod call;
+pub mod checkpoint;
 mod env;
 mod executor_env;
 mod pocket_env;
+pub mod rollout;
 pub mod scenarios;
 mod wasm;
 
