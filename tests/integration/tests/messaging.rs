@@ -395,3 +395,29 @@ fn upgrade_keeps_everything(env: &mut dyn Env) {
     assert!(matches!(message(env, shard, c.principal, world.direct, 1).content, MessageContent::Deleted(_)));
 }
 scenario!(upgrade_keeps_everything);
+
+/// Executor only: instructions of one `send_message` (a ~100-byte text in a direct conversation,
+/// wrapped for both sides) late in a conversation, the figure the README's capacity model uses.
+#[test]
+fn send_message_cost_for_the_capacity_model() {
+    let mut env = ExecutorEnv::new();
+    let env: &mut dyn Env = &mut env;
+    let shard = deploy_messaging(env, |a| a.limits = Some(Limits { messages_per_minute: 10_000, ..Limits::default() }));
+    let world = pakistan_messaging(env, shard, 1);
+    let c = &world.citizens[0];
+    let keys = key_directory(env, shard, vec![c.principal, world.ministry.principal]);
+    let text = "Assalam-o-Alaikum, please confirm the appointment for my passport renewal on Monday at 10am.";
+    let mut instructions = vec![];
+    for _ in 0..500 {
+        let (envelope, _) = seal(world.direct, c.principal, 0, text.as_bytes(), &keys);
+        let arg = candid::encode_args((world.direct, envelope)).unwrap();
+        let ex = env.executor().expect("executor");
+        let outcome = ex.update_with_stats(shard, c.principal, "send_message", arg);
+        assert!(outcome.result.is_ok());
+        instructions.push(outcome.instructions);
+    }
+    let last = *instructions.last().unwrap();
+    let bytes = metrics(env, shard).bytes_stored / metrics(env, shard).messages_stored;
+    eprintln!("send_message: {last} instructions (500th message); {bytes} envelope bytes per message");
+    assert!(last < 20_000_000, "send_message costs {last} instructions");
+}
