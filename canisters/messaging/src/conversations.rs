@@ -352,7 +352,7 @@ impl<M: Memory> State<M> {
             .take_while(|e| e.key().0 == conversation_id)
             .take(limit + 1)
             .map(|e| {
-                let ((_, user), m) = (e.key().clone(), e.value().0);
+                let ((_, user), m) = (*e.key(), e.value().0);
                 MemberView { user, role: m.role, joined_at_ns: m.joined_at_ns, last_read_seq: m.last_read_seq }
             })
             .collect();
