@@ -19,10 +19,10 @@ mod storage;
 mod tasks;
 
 use candid::Principal;
-use common::usage_reporter::{self, ReporterState, Transport};
+use common::usage_reporter::{self, Transport};
 use ic_cdk::api::{canister_self, msg_caller, time};
-use ic_cdk::{init, post_upgrade, query, update};
-use interfaces::audit::{AuditPage, ChainCheck, PageRequest, MAX_PAGE};
+use ic_cdk::{query, update};
+use interfaces::audit::{PageRequest, MAX_PAGE};
 use interfaces::burn_ledger::{
     Amounts, Bucket, BurnCheckpoint, BurnError, BurnPage, BurnRate, BurnRecord, Config, ConversionRate, InitArgs,
     IssuanceModel, ListTotalsRequest, Mission70Meter, ReportReceipt, ReporterInfo, Scope, ScopeTotals, SeriesRequest,
@@ -31,22 +31,7 @@ use interfaces::burn_ledger::{
 use std::time::Duration;
 use storage::with_ledger;
 
-/// First install. Without an argument the installing controller becomes the only authority.
-#[init]
-fn init(args: Option<InitArgs>) {
-    let args = args.unwrap_or_else(|| config::default_args(msg_caller()));
-    storage::with_core(|core| core.install(args, config::build_config, time(), msg_caller(), "installed"))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("invalid install argument: {e}")));
-    start_timers();
-}
-
-/// Upgrade: refuses a downgrade, keeps the stored configuration unless a new one is given.
-#[post_upgrade]
-fn post_upgrade(args: Option<InitArgs>) {
-    storage::with_core(|core| core.upgrade(args, config::build_config, config::SCHEMA_VERSION, time(), msg_caller()))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
-    start_timers();
-}
+common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
 /// Timers do not survive upgrades: both lifecycle hooks start them.
 fn start_timers() {
@@ -198,30 +183,6 @@ fn mission70_meter(window_seconds: Option<u64>) -> Result<Mission70Meter, BurnEr
 #[query]
 fn burn_checkpoint() -> BurnCheckpoint {
     with_ledger(|l| l.checkpoint(time()))
-}
-
-/// The state of this canister's own usage reporter (sequence, pending report, last error).
-#[query]
-fn self_usage_reporter() -> Option<ReporterState> {
-    usage_reporter::status()
-}
-
-/// The configuration in force: authorities, peers, limits and schema version.
-#[query]
-fn config() -> Config {
-    storage::config()
-}
-
-/// A page of the hash-chained audit log; anyone may read it and recompute the chain.
-#[query]
-fn audit_log(request: PageRequest) -> AuditPage {
-    storage::with_core(|core| core.audit_page(&request))
-}
-
-/// Re-verifies `count` audit entries from `start` against their stored hashes.
-#[query]
-fn verify_audit_log(start: u64, count: u64) -> ChainCheck {
-    storage::with_core(|core| core.verify_audit(start, count))
 }
 
 ic_cdk::export_candid!();

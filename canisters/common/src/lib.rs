@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod cbor;
 pub mod core_state;
+pub mod endpoints;
 #[cfg(feature = "did-check")]
 pub mod did;
 pub mod guard;

@@ -223,6 +223,14 @@ pub fn start(memory: crate::Memory, transport: Transport, interval: Duration) {
     }
 }
 
+/// Starts reporting to `ledger` every `interval_seconds` when a ledger is configured (the
+/// three peers' adoption: registry, license issuer, messaging).
+pub fn start_if_configured(memory: crate::Memory, ledger: Option<Principal>, interval_seconds: u64) {
+    if let Some(ledger) = ledger {
+        start(memory, Transport::Call(ledger), Duration::from_secs(interval_seconds));
+    }
+}
+
 /// Tells the client the canister accepted `cycles` (e.g. from `msg_cycles_accept`).
 pub fn note_cycles_accepted(cycles: u128) {
     REPORTER.with_borrow_mut(|r| {

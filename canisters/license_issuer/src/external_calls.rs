@@ -57,15 +57,11 @@ impl Registry for SubnetRegistry {
     }
 }
 
-/// Starts (or restarts, after an upgrade) the shared usage-reporting client when a burn ledger
-/// is configured: it reports this canister's cycle consumption on a timer.
+/// Starts (or restarts, after an upgrade) usage reporting when a burn ledger is configured.
 pub fn start_usage_reports(config: &interfaces::license_issuer::Config) {
-    if let Some(ledger) = config.burn_ledger {
-        let interval = std::time::Duration::from_secs(config.usage_report_interval_seconds);
-        common::usage_reporter::start(
-            crate::storage::mem(crate::storage::USAGE_REPORTER_MEM),
-            common::usage_reporter::Transport::Call(ledger),
-            interval,
-        );
-    }
+    common::usage_reporter::start_if_configured(
+        crate::storage::mem(crate::storage::USAGE_REPORTER_MEM),
+        config.burn_ledger,
+        config.usage_report_interval_seconds,
+    );
 }

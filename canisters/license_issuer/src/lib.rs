@@ -18,8 +18,8 @@ mod validate;
 
 use candid::Principal;
 use ic_cdk::api::{canister_self, msg_caller, time};
-use ic_cdk::{init, post_upgrade, query, update};
-use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
+use ic_cdk::{query, update};
+use interfaces::audit::PageRequest;
 use interfaces::license_issuer::*;
 use std::time::Duration;
 
@@ -45,52 +45,14 @@ fn check_cap_holds() {
     }
 }
 
-/// First install. Without an argument the installing controller becomes the only authority.
-#[init]
-fn init(args: Option<InitArgs>) {
-    let args = args.unwrap_or_else(|| config::default_args(msg_caller()));
-    storage::with_core(|core| core.install(args, config::build_config, time(), msg_caller(), "installed"))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("invalid install argument: {e}")));
-    start_timers();
-}
+common::suite_endpoints!(init_args: InitArgs, config: Config, start: after_install);
 
-/// Upgrade: refuses a downgrade, keeps the stored configuration unless a new one is given, and
-/// refuses a new cap below the seats in use.
-#[post_upgrade]
-fn post_upgrade(args: Option<InitArgs>) {
-    storage::with_core(|core| core.upgrade(args, config::build_config, config::SCHEMA_VERSION, time(), msg_caller()))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
+/// After install and upgrade: the cap must hold (an upgrade may lower it), and timers restart.
+fn after_install() {
     check_cap_holds();
     start_timers();
 }
 
-/// The state of this canister's usage reporting to the burn ledger (sequence, pending report, last error); `null` when no ledger is configured.
-#[query]
-fn usage_reporter_status() -> Option<common::usage_reporter::ReporterState> {
-    common::usage_reporter::status()
-}
-
-/// The configuration in force: authorities, cap, peers, limits and schema version.
-#[query]
-fn config() -> Config {
-    storage::config()
-}
-
-/// A page of the hash-chained audit log; anyone may read it and recompute the chain.
-#[query]
-fn audit_log(request: PageRequest) -> AuditPage {
-    storage::with_core(|core| core.audit_page(&request))
-}
-
-/// Re-verifies `count` audit entries from `start` against their stored hashes.
-#[query]
-fn verify_audit_log(start: u64, count: u64) -> ChainCheck {
-    storage::with_core(|core| core.verify_audit(start, count))
-}
-
-// ---- Authorities: policies, institutions, programs ----
-
-/// Creates a license policy (term, app entitlement, monthly cycles quota). Authorities only.
 #[update]
 fn create_policy(input: PolicyInput) -> Result<Policy, LicenseError> {
     storage::with_state(|s| admin::create_policy(s, msg_caller(), time(), input))

@@ -16,10 +16,9 @@ mod users;
 mod validate;
 
 use candid::Principal;
-use common::usage_reporter::ReporterState;
 use ic_cdk::api::{msg_caller, time};
-use ic_cdk::{init, post_upgrade, query, update};
-use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
+use ic_cdk::{query, update};
+use interfaces::audit::PageRequest;
 use interfaces::messaging::{
     Config, ConversationView, CreateGroupArgs, Envelope, EnvelopeVersion, InboxPage, InitArgs, MemberPage,
     MessagePage, MessagingError, MessagingMetrics, PublicKeyRecord, ReadRequest, RegisterArgs, RetentionPolicy, Role,
@@ -42,57 +41,13 @@ fn start_timers() {
     external_calls::start_usage_reports(&storage::read(|s| s.config()));
 }
 
-/// First install. Without an argument the installing controller becomes the only authority.
-#[init]
-fn init(args: Option<InitArgs>) {
-    let args = args.unwrap_or_else(|| config::default_args(msg_caller()));
-    storage::write(|s| s.core.install(args, config::build_config, time(), msg_caller(), "installed"))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("invalid install argument: {e}")));
-    start_timers();
-}
-
-/// Upgrade: refuses a downgrade, keeps the stored configuration unless a new one is given.
-/// All other state already lives in stable memory, so nothing is migrated here.
-#[post_upgrade]
-fn post_upgrade(args: Option<InitArgs>) {
-    storage::write(|s| s.core.upgrade(args, config::build_config, config::SCHEMA_VERSION, time(), msg_caller()))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
-    start_timers();
-}
-
-// ---- configuration and audit ----
-
-/// The configuration in force: authorities, peers, limits and schema version.
-#[query]
-fn config() -> Config {
-    storage::read(|s| s.config())
-}
-
-/// A page of the hash-chained audit log of administrative actions (verifications, legal holds,
-/// retention policy changes, configuration). It never contains message content.
-#[query]
-fn audit_log(request: PageRequest) -> AuditPage {
-    storage::read(|s| s.core.audit_page(&request))
-}
-
-/// Re-verifies `count` audit entries from `start` against their stored hashes.
-#[query]
-fn verify_audit_log(start: u64, count: u64) -> ChainCheck {
-    storage::read(|s| s.core.verify_audit(start, count))
-}
+common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
 /// Shard totals (users, conversations, messages, bytes stored, daily active senders): no
 /// content and no social graph. Read by the checkpoint report and the burn ledger.
 #[query]
 fn metrics() -> MessagingMetrics {
     storage::read(|s| s.metrics(time()))
-}
-
-/// The state of this shard's usage reporting to the burn ledger (sequence, pending report, last
-/// error); `null` when no ledger is configured.
-#[query]
-fn usage_reporter_status() -> Option<ReporterState> {
-    common::usage_reporter::status()
 }
 
 // ---- users and the key directory ----

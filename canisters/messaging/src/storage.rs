@@ -52,3 +52,13 @@ pub fn read<R>(f: impl FnOnce(&State<Memory>) -> R) -> R {
 pub fn write<R>(f: impl FnOnce(&mut State<Memory>) -> R) -> R {
     STATE.with_borrow_mut(f)
 }
+
+/// Runs `f` on the configuration and audit log (the shared lifecycle endpoints use it).
+pub fn with_core<R>(f: impl FnOnce(&mut common::core_state::CoreState<interfaces::messaging::Config, Memory>) -> R) -> R {
+    write(|s| f(&mut s.core))
+}
+
+/// The configuration in force.
+pub fn config() -> interfaces::messaging::Config {
+    read(|s| s.config())
+}

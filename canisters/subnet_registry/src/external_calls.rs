@@ -5,15 +5,12 @@
 //! per period and resends the same sequence-numbered report until the ledger acknowledges it, so
 //! a timeout never double-counts. The ledger's id comes from the configuration.
 
-use crate::storage;
-use common::usage_reporter::{self, Transport};
-use interfaces::subnet_registry::Config;
-use std::time::Duration;
 
 /// Starts (or restarts, after an upgrade) usage reporting when a burn ledger is configured.
-pub fn start_usage_reports(config: &Config) {
-    if let Some(ledger) = config.burn_ledger {
-        let interval = Duration::from_secs(config.usage_report_interval_seconds);
-        usage_reporter::start(storage::mem(storage::USAGE_REPORTER_MEM), Transport::Call(ledger), interval);
-    }
+pub fn start_usage_reports(config: &interfaces::subnet_registry::Config) {
+    common::usage_reporter::start_if_configured(
+        crate::storage::mem(crate::storage::USAGE_REPORTER_MEM),
+        config.burn_ledger,
+        config.usage_report_interval_seconds,
+    );
 }

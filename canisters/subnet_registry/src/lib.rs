@@ -22,10 +22,9 @@ mod validate;
 mod domain_tests;
 
 use candid::Principal;
-use common::usage_reporter::ReporterState;
 use ic_cdk::api::{canister_self, msg_caller, time};
-use ic_cdk::{init, post_upgrade, query, update};
-use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
+use ic_cdk::{query, update};
+use interfaces::audit::PageRequest;
 use interfaces::subnet_registry::{
     ComplianceReport, Config, DataCentre, DataCentreInput, DataCentrePage, DataCentreQuery, InitArgs, Node, NodeInput,
     NodePage, NodeProvider, NodeProviderInput, NodeProviderPage, NodeQuery, Placement, PlacementPage, PlacementQuery,
@@ -39,22 +38,7 @@ const EXPIRY_SWEEP_BATCH: usize = 50;
 
 // ---- lifecycle ----
 
-/// First install. Without an argument the installing controller becomes the only authority.
-#[init]
-fn init(args: Option<InitArgs>) {
-    let args = args.unwrap_or_else(|| config::default_args(msg_caller()));
-    storage::with_core(|core| core.install(args, config::build_config, time(), msg_caller(), "installed"))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("invalid install argument: {e}")));
-    start_timers();
-}
-
-/// Upgrade: refuses a downgrade, keeps the stored configuration unless a new one is given.
-#[post_upgrade]
-fn post_upgrade(args: Option<InitArgs>) {
-    storage::with_core(|core| core.upgrade(args, config::build_config, config::SCHEMA_VERSION, time(), msg_caller()))
-        .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
-    start_timers();
-}
+common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
 /// Closes expired proposals in bounded batches (idempotent: an already closed one is skipped),
 /// and reports usage to the burn ledger when one is configured.
@@ -63,30 +47,6 @@ fn start_timers() {
         storage::with_registry(|r| r.expire_due(canister_self(), time(), EXPIRY_SWEEP_BATCH));
     });
     external_calls::start_usage_reports(&storage::config());
-}
-
-/// The state of this canister's usage reporting to the burn ledger (sequence, pending report, last error); `null` when no ledger is configured.
-#[query]
-fn usage_reporter_status() -> Option<ReporterState> {
-    common::usage_reporter::status()
-}
-
-/// The configuration in force: authorities, quorum, placement recorders, limits and schema version.
-#[query]
-fn config() -> Config {
-    storage::config()
-}
-
-/// A page of the hash-chained audit log (every change is an entry); anyone may read it and recompute the chain.
-#[query]
-fn audit_log(request: PageRequest) -> AuditPage {
-    storage::with_core(|core| core.audit_page(&request))
-}
-
-/// Re-verifies `count` audit entries from `start` against their stored hashes.
-#[query]
-fn verify_audit_log(start: u64, count: u64) -> ChainCheck {
-    storage::with_core(|core| core.verify_audit(start, count))
 }
 
 // ---- records written by authorities ----

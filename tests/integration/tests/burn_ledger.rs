@@ -139,7 +139,7 @@ fn usage_flows_in_and_adds_up(env: &mut dyn Env) {
     // The ledger reports its own usage on its hourly timer, through the shared client.
     env.advance_time(Duration::from_secs(3600));
     env.tick();
-    let own: Option<common_state::ReporterState> = query1(env, ledger, STRANGER, "self_usage_reporter", ());
+    let own: Option<common_state::ReporterState> = query1(env, ledger, STRANGER, "usage_reporter_status", ());
     let own = own.expect("self-reporting started");
     assert!(own.reports_acknowledged >= 1, "{own:?}");
     assert_eq!(own.pending, None);

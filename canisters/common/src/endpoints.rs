@@ -1,0 +1,61 @@
+//! The endpoints every suite canister has, written once.
+//!
+//! [`suite_endpoints!`](crate::suite_endpoints) expands, in a canister crate, to `init` and
+//! `post_upgrade` (install arguments validated and stored through
+//! [`CoreState`](crate::core_state::CoreState), then the canister's own start-up function, which
+//! re-arms its timers: timers do not survive upgrades), and to the public `config`, `audit_log`,
+//! `verify_audit_log` and `usage_reporter_status` queries.
+//!
+//! The calling crate provides `mod config` (`default_args`, `build_config`, `SCHEMA_VERSION`)
+//! and `mod storage` (`with_core`, `config`), and names its types as plain identifiers: ic-cdk's
+//! `export_candid!` re-parses endpoint signatures as text, so they must not hold `$crate` or
+//! macro type fragments.
+
+/// See the [module documentation](crate::endpoints).
+#[macro_export]
+macro_rules! suite_endpoints {
+    (init_args: $init_args:ident, config: $config:ident, start: $start:ident) => {
+        /// First install. Without an argument the installing controller becomes the only authority.
+        #[ic_cdk::init]
+        fn init(args: Option<$init_args>) {
+            let caller = ic_cdk::api::msg_caller();
+            let args = args.unwrap_or_else(|| config::default_args(caller));
+            storage::with_core(|core| core.install(args, config::build_config, ic_cdk::api::time(), caller, "installed"))
+                .unwrap_or_else(|e| ic_cdk::trap(format!("invalid install argument: {e}")));
+            $start();
+        }
+
+        /// Upgrade: refuses a downgrade; keeps the stored configuration unless a new one is given.
+        #[ic_cdk::post_upgrade]
+        fn post_upgrade(args: Option<$init_args>) {
+            let (caller, now) = (ic_cdk::api::msg_caller(), ic_cdk::api::time());
+            storage::with_core(|core| core.upgrade(args, config::build_config, config::SCHEMA_VERSION, now, caller))
+                .unwrap_or_else(|e| ic_cdk::trap(format!("upgrade refused: {e}")));
+            $start();
+        }
+
+        /// The configuration in force: authorities, peer canister ids, limits and schema version.
+        #[ic_cdk::query]
+        fn config() -> $config {
+            storage::config()
+        }
+
+        /// A page of the hash-chained audit log; anyone may read it and recompute the chain.
+        #[ic_cdk::query]
+        fn audit_log(request: interfaces::audit::PageRequest) -> interfaces::audit::AuditPage {
+            storage::with_core(|core| core.audit_page(&request))
+        }
+
+        /// Re-verifies `count` audit entries from `start` against their stored hashes.
+        #[ic_cdk::query]
+        fn verify_audit_log(start: u64, count: u64) -> interfaces::audit::ChainCheck {
+            storage::with_core(|core| core.verify_audit(start, count))
+        }
+
+        /// This canister's usage reporting to the burn ledger (sequence, pending report, last error); `null` when not reporting.
+        #[ic_cdk::query]
+        fn usage_reporter_status() -> Option<common::usage_reporter::ReporterState> {
+            common::usage_reporter::status()
+        }
+    };
+}
