@@ -238,7 +238,7 @@ fn app_registration_survives_registry_failures(env: &mut dyn Env) {
     }
 
     // A suspended subnet: the registry refuses and says so.
-    set_subnet_status(env, suite.registry, suite.live_subnet, SubnetStatus::Suspended);
+    suite_tests::scenarios::subnet_registry::set_status(env, suite.registry, suite.live_subnet, SubnetStatus::Suspended);
     let apps_before = report(env, suite.issuer).apps_live;
     assert_eq!(
         register_app(env, suite.issuer, holder, app(l.id, c, suite.live_subnet)),
@@ -247,7 +247,7 @@ fn app_registration_survives_registry_failures(env: &mut dyn Env) {
     nothing_half_recorded(env, &suite, c, apps_before);
 
     // Back to live: the same registration now succeeds, once.
-    set_subnet_status(env, suite.registry, suite.live_subnet, SubnetStatus::Live);
+    suite_tests::scenarios::subnet_registry::set_status(env, suite.registry, suite.live_subnet, SubnetStatus::Live);
     let a = register_app(env, suite.issuer, holder, app(l.id, c, suite.live_subnet)).expect("recovers");
     assert_eq!(placement_of(env, suite.registry, c).map(|p| p.subnet_id), Some(suite.live_subnet));
     assert!(matches!(register_app(env, suite.issuer, holder, app(l.id, c, suite.live_subnet)), Err(LicenseError::CanisterAlreadyRegistered { app_id, .. }) if app_id == a.id));

@@ -7,7 +7,7 @@ use crate::env::Env;
 use crate::wasm::wasm;
 use candid::{encode_one, Principal};
 use interfaces::license_issuer as li;
-use interfaces::subnet_registry as sr;
+use crate::scenarios::subnet_registry as sr_steps;
 
 /// The authority of both canisters in these scenarios (think: the PDA).
 pub fn authority() -> Principal {
@@ -44,91 +44,17 @@ pub fn issuer_args(cap: u32, registry: Principal) -> li::InitArgs {
 }
 
 /// Creates both canisters, installs the registry (with the issuer as placement recorder) and the
-/// issuer (`edit` adjusts its arguments), and brings a Pakistan subnet to `Live`.
+/// issuer (`edit` adjusts its arguments), and brings the Pakistan subnet to `Live`.
 pub fn deploy_licensing(env: &mut dyn Env, cap: u32, edit: impl FnOnce(&mut li::InitArgs)) -> LicensingSuite {
     let registry = env.create_canister();
     let issuer = env.create_canister();
-    let registry_args = sr::InitArgs {
-        authorities: vec![authority()],
-        quorum: 1,
-        placement_recorders: vec![issuer],
-        burn_ledger: None,
-        proposal_ttl_seconds: None,
-        usage_report_interval_seconds: None,
-    };
-    env.install(registry, &wasm("subnet_registry"), encode_one(Some(registry_args)).unwrap())
-        .unwrap_or_else(|r| panic!("installing subnet_registry: {r}"));
+    sr_steps::install_registry(env, registry, vec![issuer], None);
     let mut args = issuer_args(cap, registry);
     edit(&mut args);
     env.install(issuer, &wasm("license_issuer"), encode_one(Some(args)).unwrap())
         .unwrap_or_else(|r| panic!("installing license_issuer: {r}"));
-    let live_subnet = live_pakistan_subnet(env, registry);
+    let live_subnet = sr_steps::pakistan_subnet(env, registry).id;
     LicensingSuite { issuer, registry, authority: authority(), live_subnet }
-}
-
-/// Runs one registry proposal (quorum 1: submitting executes it) and checks it executed.
-pub fn registry_proposal(env: &mut dyn Env, registry: Principal, summary: &str, change: sr::ProposalChange) {
-    let input = sr::ProposalInput { summary: summary.into(), change };
-    let proposal: Result<sr::Proposal, sr::RegistryError> = update1(env, registry, authority(), "submit_proposal", (input,));
-    let proposal = proposal.unwrap_or_else(|e| panic!("proposal {summary:?} refused: {e:?}"));
-    assert_eq!(proposal.state, sr::ProposalState::Executed, "{summary}: {:?}", proposal.execution_error);
-}
-
-/// A 4-node Pakistan subnet (one node per provider, data centre and owner), taken to `Live`.
-/// Stands in until `scenarios::subnet_registry` offers the full 13-node `pakistan_subnet`.
-pub fn live_pakistan_subnet(env: &mut dyn Env, registry: Principal) -> Principal {
-    let cities = ["Islamabad", "Lahore", "Karachi", "Peshawar"];
-    let mut members = Vec::new();
-    for (i, city) in cities.iter().enumerate() {
-        let dc = sr::DataCentreInput {
-            id: format!("pk{i}"),
-            region: format!("Asia,PK,{city}"),
-            country: "PK".into(),
-            owner: format!("owner {i}"),
-            gps: None,
-        };
-        let r: Result<sr::DataCentre, sr::RegistryError> = update1(env, registry, authority(), "add_data_centre", (dc,));
-        r.expect("add_data_centre");
-        let provider = principal(0x50, i as u16);
-        let np = sr::NodeProviderInput { id: provider, name: format!("provider {i}"), country: "PK".into() };
-        let r: Result<sr::NodeProvider, sr::RegistryError> = update1(env, registry, authority(), "add_node_provider", (np,));
-        r.expect("add_node_provider");
-        let node = principal(0x51, i as u16);
-        let input = sr::NodeInput { id: node, provider, data_centre: format!("pk{i}"), sev_chip_id: None };
-        let r: Result<sr::Node, sr::RegistryError> = update1(env, registry, authority(), "add_node", (input,));
-        r.expect("add_node");
-        members.push(node);
-    }
-    let subnet_id = principal(0x5a, 1);
-    let policy = sr::TopologyPolicy {
-        min_nodes: 4,
-        max_nodes: 13,
-        max_nodes_per_provider: 1,
-        max_nodes_per_data_centre: 1,
-        max_nodes_per_owner: 1,
-        allowed_countries: vec![],
-        sev_required: false,
-    };
-    let create = sr::CreateSubnetArgs {
-        subnet_id,
-        name: "Pakistan sovereign subnet".into(),
-        subnet_type: sr::SubnetType::Application,
-        jurisdiction: "PK".into(),
-        members,
-        policy,
-        admins: vec![authority()],
-        cost_schedule: sr::CostSchedule::Normal,
-    };
-    registry_proposal(env, registry, "create the Pakistan subnet", sr::ProposalChange::CreateSubnet(create));
-    set_subnet_status(env, registry, subnet_id, sr::SubnetStatus::Provisioning);
-    set_subnet_status(env, registry, subnet_id, sr::SubnetStatus::Live);
-    subnet_id
-}
-
-/// Moves a subnet along its lifecycle through a proposal.
-pub fn set_subnet_status(env: &mut dyn Env, registry: Principal, subnet_id: Principal, status: sr::SubnetStatus) {
-    let change = sr::ProposalChange::ChangeStatus { subnet_id, status };
-    registry_proposal(env, registry, &format!("{status:?}"), change);
 }
 
 // ---- typed helpers for the issuer ----
