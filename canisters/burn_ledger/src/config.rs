@@ -1,7 +1,7 @@
 //! Validating the install argument into the stored configuration.
 
 use candid::Principal;
-use common::lifecycle::{check_range, validate_authorities};
+use common::lifecycle::{check_range, usage_report_interval, validate_authorities};
 use interfaces::audit::ConfigError;
 use interfaces::burn_ledger::{
     Config, InitArgs, DEFAULT_ATTRIBUTION_CACHE_TTL_SECONDS, DEFAULT_ATTRIBUTION_RETRY_SECONDS,
@@ -44,12 +44,7 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
             1,
             1_000_000_000,
         )?,
-        usage_report_interval_seconds: check_range(
-            "usage_report_interval_seconds",
-            args.usage_report_interval_seconds.unwrap_or(3600),
-            60,
-            7 * DAY,
-        )?,
+        usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
         attribution_cache_ttl_seconds: check_range(
             "attribution_cache_ttl_seconds",
             args.attribution_cache_ttl_seconds.unwrap_or(DEFAULT_ATTRIBUTION_CACHE_TTL_SECONDS),

@@ -30,6 +30,12 @@ pub fn check_range(name: &str, value: u64, min: u64, max: u64) -> Result<u64, Co
     }
 }
 
+/// How often a canister reports its usage to the burn ledger: one hour unless given, between a
+/// minute and a week.
+pub fn usage_report_interval(seconds: Option<u64>) -> Result<u64, ConfigError> {
+    check_range("usage_report_interval_seconds", seconds.unwrap_or(3600), 60, 7 * 24 * 3600)
+}
+
 /// Refuses to run code older than the stored state (a downgrade could misread newer records).
 pub fn check_schema(stored: u32, code: u32) -> Result<(), String> {
     if stored > code {

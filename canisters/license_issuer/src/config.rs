@@ -1,7 +1,7 @@
 //! Validating the install argument into the stored configuration.
 
 use candid::Principal;
-use common::lifecycle::{check_range, validate_authorities};
+use common::lifecycle::{check_range, usage_report_interval, validate_authorities};
 use interfaces::audit::ConfigError;
 use interfaces::license_issuer::{Config, InitArgs};
 
@@ -34,12 +34,7 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
         burn_ledger: args.burn_ledger,
         offer_ttl_seconds: check_range("offer_ttl_seconds", args.offer_ttl_seconds.unwrap_or(14 * DAY), 60, 365 * DAY)?,
         idle_reclaim_days: check_range("idle_reclaim_days", args.idle_reclaim_days.unwrap_or(90).into(), 1, 3650)? as u32,
-        usage_report_interval_seconds: check_range(
-            "usage_report_interval_seconds",
-            args.usage_report_interval_seconds.unwrap_or(3600),
-            60,
-            7 * DAY,
-        )?,
+        usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
     })
 }
 

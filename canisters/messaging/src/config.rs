@@ -1,14 +1,12 @@
 //! Validating the install argument into the stored configuration.
 
 use candid::Principal;
-use common::lifecycle::{check_range, validate_authorities};
+use common::lifecycle::{check_range, usage_report_interval, validate_authorities};
 use interfaces::audit::ConfigError;
 use interfaces::messaging::{Config, InitArgs, Limits};
 
 /// Version of the stored schema this code reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
-
-const DAY: u64 = 24 * 3600;
 
 /// Defaults for an install without an argument: the installer is the only authority.
 pub fn default_args(installer: Principal) -> InitArgs {
@@ -31,12 +29,7 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
         authorities: args.authorities,
         burn_ledger: args.burn_ledger,
         limits: check_limits(args.limits.unwrap_or_default())?,
-        usage_report_interval_seconds: check_range(
-            "usage_report_interval_seconds",
-            args.usage_report_interval_seconds.unwrap_or(3600),
-            60,
-            7 * DAY,
-        )?,
+        usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
     })
 }
 

@@ -1,7 +1,7 @@
 //! Validating the install argument into the stored configuration.
 
 use candid::Principal;
-use common::lifecycle::{check_range, validate_authorities};
+use common::lifecycle::{check_range, usage_report_interval, validate_authorities};
 use interfaces::audit::ConfigError;
 use interfaces::subnet_registry::{Config, InitArgs};
 
@@ -35,12 +35,7 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
         placement_recorders: args.placement_recorders,
         burn_ledger: args.burn_ledger,
         proposal_ttl_seconds: check_range("proposal_ttl_seconds", args.proposal_ttl_seconds.unwrap_or(7 * DAY), 60, 365 * DAY)?,
-        usage_report_interval_seconds: check_range(
-            "usage_report_interval_seconds",
-            args.usage_report_interval_seconds.unwrap_or(3600),
-            60,
-            7 * DAY,
-        )?,
+        usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
     })
 }
 
