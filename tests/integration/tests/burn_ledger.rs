@@ -139,7 +139,7 @@ fn usage_flows_in_and_adds_up(env: &mut dyn Env) {
     // The ledger reports its own usage on its hourly timer, through the shared client.
     env.advance_time(Duration::from_secs(3600));
     env.tick();
-    let own: Option<common_state::ReporterState> = query1(env, ledger, STRANGER, "usage_reporter_status", ());
+    let own: Option<common::usage_reporter::ReporterState> = query1(env, ledger, STRANGER, "usage_reporter_status", ());
     let own = own.expect("self-reporting started");
     assert!(own.reports_acknowledged >= 1, "{own:?}");
     assert_eq!(own.pending, None);
@@ -260,8 +260,8 @@ fn peer_client_resends_after_a_lost_reply_and_is_counted_once(env: &mut dyn Env)
     let ledger = env.create_canister();
     suite_tests::scenarios::subnet_registry::install_registry(env, registry, vec![], Some(ledger));
     install_ledger(env, ledger, ledger_args(Some(registry), None, vec![registry], Some(7 * 24 * 3600)));
-    let status = |env: &mut dyn Env| -> common_state::ReporterState {
-        let s: Option<common_state::ReporterState> = query1(env, registry, STRANGER, "usage_reporter_status", ());
+    let status = |env: &mut dyn Env| -> common::usage_reporter::ReporterState {
+        let s: Option<common::usage_reporter::ReporterState> = query1(env, registry, STRANGER, "usage_reporter_status", ());
         s.expect("registry reporting started")
     };
     let hour = |env: &mut dyn Env| {
@@ -298,29 +298,3 @@ fn peer_client_resends_after_a_lost_reply_and_is_counted_once(env: &mut dyn Env)
     assert_eq!(totals(env, ledger, Scope::Canister(registry)).reports, 3);
 }
 scenario!(peer_client_resends_after_a_lost_reply_and_is_counted_once);
-
-/// The status type of the shared usage reporter, mirrored here so the suite_tests crate does not
-/// need to link `common` (which links ic-cdk).
-mod common_state {
-    use candid::{CandidType, Deserialize};
-    use interfaces::burn_ledger::UsageReport;
-
-    #[derive(CandidType, Deserialize, Debug, Clone)]
-    pub struct Baseline {
-        pub balance: u128,
-        pub at_ns: u64,
-    }
-
-    #[derive(CandidType, Deserialize, Debug, Clone)]
-    pub struct ReporterState {
-        pub next_sequence: u64,
-        pub baseline: Option<Baseline>,
-        pub top_ups_since_baseline: u128,
-        pub pending: Option<UsageReport>,
-        pub pending_attempts: u32,
-        pub last_error: Option<String>,
-        pub reports_acknowledged: u64,
-        pub cycles_acknowledged: u128,
-        pub reports_refused: u64,
-    }
-}
