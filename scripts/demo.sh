@@ -2,8 +2,9 @@
 # Runs the Pakistan rollout and prints the checkpoint report.
 #   default      on the embedded executor (no replica needed): builds the wasm, then runs the
 #                same rollout code the integration tests use (tests/integration/src/rollout.rs)
-#   --replica    reads the checkpoint report from the suite deployed on a local dfx replica by
-#                scripts/deploy-local.sh (the four public queries, through dfx)
+#   --replica    on the suite deployed to a local dfx replica by scripts/deploy-local.sh: runs the
+#                README walkthrough's calls (a one-node, one-license version of the rollout; the
+#                tests run the same calls on the executor), then prints the checkpoint queries
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,9 @@ usage() {
   cat <<USAGE
 usage: scripts/demo.sh [--replica [--network NAME] [--subnet PRINCIPAL]]
   (no option)   run the rollout on the embedded executor and print the checkpoint report
-  --replica     print the checkpoint queries of the suite deployed with scripts/deploy-local.sh
+  --replica     run the README walkthrough on the suite deployed with scripts/deploy-local.sh,
+                then print the checkpoint queries
+  --report-only with --replica: only print the checkpoint queries
   --network     dfx network for --replica (default: local)
   --subnet      subnet id for the compliance report (default: the first live subnet)
   --help        this text
@@ -21,10 +24,12 @@ USAGE
 mode=executor
 NETWORK=local
 SUBNET=""
+walkthrough=yes
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --help | -h) usage; exit 0 ;;
     --replica) mode=replica; shift ;;
+    --report-only) walkthrough=no; shift ;;
     --network) NETWORK="$2"; shift 2 ;;
     --subnet) SUBNET="$2"; shift 2 ;;
     *) usage >&2; exit 2 ;;
@@ -41,6 +46,16 @@ if [[ $mode == executor ]]; then
 fi
 
 command -v dfx >/dev/null || { echo "demo.sh: dfx is not installed" >&2; exit 1; }
+if [[ $walkthrough == yes ]]; then
+  # The walkthrough's calls use $ME (the dfx identity, an authority after deploy-local.sh).
+  ME="$(dfx identity get-principal)"
+  export ME
+  echo "==> the README walkthrough, as $ME"
+  while IFS= read -r line; do
+    echo "  \$ ${line:0:110}..."
+    eval "${line/dfx canister call /dfx canister call --network \"\$NETWORK\" }"
+  done < <(grep '^dfx canister call ' README.md)
+fi
 call() { dfx canister call --network "$NETWORK" --query "$@"; }
 if [[ -z "$SUBNET" ]]; then
   SUBNET="$(call subnet_registry list_subnets '(record { status = opt variant { Live }; jurisdiction = null; page = record { start = null; limit = opt 1 } })' \

@@ -4,7 +4,8 @@
 #   2. builds the executor's fixture canister,
 #   3. checks the interfaces crate is free of ic-cdk, dfx.json against dfx's schema, and the
 #      scripts with shellcheck,
-#   4. runs every native test (unit, .did, executor, integration scenarios on the executor),
+#   4. runs every native test (unit, .did, executor, integration scenarios on the executor)
+#      and the demo (scripts/demo.sh's rollout), which must end with the checkpoint report,
 #   5. runs the PocketIC tests only when POCKET_IC_BIN is set; otherwise compiles them and says
 #      in one line that they were not run.
 # The last line gives the counts: "N passed, N failed, N skipped". Skipped tests are never passes.
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
   exit 0
 fi
 
@@ -72,6 +73,11 @@ if [[ $cargo_status -ne 0 && $cargo_failed -eq 0 ]]; then
   echo "cargo test exited with status $cargo_status (a build failure?)"
   failed=$((failed + 1))
 fi
+demo_prints_the_checkpoint_report() {
+  IC_EXECUTOR_QUIET=1 cargo run --locked --quiet -p suite_tests --bin demo >"$LOG/demo.out"
+  grep -q "compliant: yes" "$LOG/demo.out" && grep -q "5. What does the usage burn" "$LOG/demo.out"
+}
+check demo_prints_the_checkpoint_report demo_prints_the_checkpoint_report
 if [[ -z "${POCKET_IC_BIN:-}" ]]; then
   echo "PocketIC tests NOT RUN: POCKET_IC_BIN is not set ($skipped compiled, counted as skipped, not passed)"
 fi
