@@ -195,6 +195,22 @@ pub struct TopologyPolicy {
     pub sev_required: bool,
 }
 
+impl TopologyPolicy {
+    /// The sovereign topology, like the Swiss subnet's: 13 nodes, one per node provider, data
+    /// centre and data-centre owner, all in the jurisdiction, SEV required.
+    pub fn sovereign() -> Self {
+        TopologyPolicy {
+            min_nodes: 13,
+            max_nodes: 13,
+            max_nodes_per_provider: 1,
+            max_nodes_per_data_centre: 1,
+            max_nodes_per_owner: 1,
+            allowed_countries: vec![],
+            sev_required: true,
+        }
+    }
+}
+
 /// A subnet: who runs it, where, under which policy, and where it is in its lifecycle.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct Subnet {

@@ -119,7 +119,7 @@ impl World {
             subnet_type: SubnetType::CloudEngine,
             jurisdiction: "PK".into(),
             members,
-            policy: sovereign_policy(),
+            policy: TopologyPolicy::sovereign(),
             admins: vec![authority(1)],
             cost_schedule: CostSchedule::Normal,
         }
@@ -146,18 +146,6 @@ impl World {
 fn open(memory: &VectorMemory) -> Registry<Mem> {
     let manager = MemoryManager::init(memory.clone());
     Registry::init(|id| manager.get(id))
-}
-
-fn sovereign_policy() -> TopologyPolicy {
-    TopologyPolicy {
-        min_nodes: 13,
-        max_nodes: 13,
-        max_nodes_per_provider: 1,
-        max_nodes_per_data_centre: 1,
-        max_nodes_per_owner: 1,
-        allowed_countries: vec![],
-        sev_required: true,
-    }
 }
 
 #[test]
@@ -311,7 +299,7 @@ fn changes_that_would_break_a_live_subnet_are_refused() {
         Err(RegistryError::PolicyViolated { subnet_id: subnet_id(), violations: vec![PolicyViolation::NodeWithoutSev { node_id: node(5) }] })
     );
     // A stricter policy the members do not meet.
-    let mut strict = sovereign_policy();
+    let mut strict = TopologyPolicy::sovereign();
     strict.min_nodes = 14;
     strict.max_nodes = 20;
     assert!(matches!(

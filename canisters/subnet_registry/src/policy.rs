@@ -165,19 +165,6 @@ mod tests {
         Principal::from_slice(&[n; 29])
     }
 
-    /// A sovereign policy like the Swiss subnet's: 13 nodes, one per provider / data centre / owner.
-    fn sovereign() -> TopologyPolicy {
-        TopologyPolicy {
-            min_nodes: 13,
-            max_nodes: 13,
-            max_nodes_per_provider: 1,
-            max_nodes_per_data_centre: 1,
-            max_nodes_per_owner: 1,
-            allowed_countries: vec![],
-            sev_required: true,
-        }
-    }
-
     /// Member `i`: its own provider, data centre and owner, in Pakistan, with SEV.
     fn member(i: u8) -> MemberFacts {
         MemberFacts {
@@ -196,16 +183,16 @@ mod tests {
 
     #[test]
     fn thirteen_distinct_resident_sev_nodes_comply() {
-        assert_eq!(check(&sovereign(), "PK", &thirteen()), vec![]);
+        assert_eq!(check(&TopologyPolicy::sovereign(), "PK", &thirteen()), vec![]);
     }
 
     #[test]
     fn size_is_bounded_both_ways() {
         let twelve = &thirteen()[..12];
-        assert_eq!(check(&sovereign(), "PK", twelve), vec![PolicyViolation::TooFewNodes { members: 12, min_nodes: 13 }]);
+        assert_eq!(check(&TopologyPolicy::sovereign(), "PK", twelve), vec![PolicyViolation::TooFewNodes { members: 12, min_nodes: 13 }]);
         let mut fourteen = thirteen();
         fourteen.push(member(13));
-        assert_eq!(check(&sovereign(), "PK", &fourteen), vec![PolicyViolation::TooManyNodes { members: 14, max_nodes: 13 }]);
+        assert_eq!(check(&TopologyPolicy::sovereign(), "PK", &fourteen), vec![PolicyViolation::TooManyNodes { members: 14, max_nodes: 13 }]);
     }
 
     #[test]
@@ -215,7 +202,7 @@ mod tests {
         m[2].data_centre = m[0].data_centre.clone();
         m[3].owner = "owner5".into();
         assert_eq!(
-            check(&sovereign(), "PK", &m),
+            check(&TopologyPolicy::sovereign(), "PK", &m),
             vec![
                 PolicyViolation::ProviderOverLimit { provider: p(0), nodes: 2, max: 1 },
                 PolicyViolation::DataCentreOverLimit { data_centre: "dc0".into(), nodes: 2, max: 1 },
@@ -229,10 +216,10 @@ mod tests {
         let mut m = thirteen();
         m[4].country = "AE".into();
         assert_eq!(
-            check(&sovereign(), "PK", &m),
+            check(&TopologyPolicy::sovereign(), "PK", &m),
             vec![PolicyViolation::NodeOutsideAllowedCountries { node_id: p(104), data_centre: "dc4".into(), country: "AE".into() }]
         );
-        let mut regional = sovereign();
+        let mut regional = TopologyPolicy::sovereign();
         regional.allowed_countries = vec!["PK".into(), "AE".into()];
         assert_eq!(check(&regional, "PK", &m), vec![]);
         // An explicit list replaces the jurisdiction default.
@@ -244,15 +231,15 @@ mod tests {
     fn sev_only_matters_when_required() {
         let mut m = thirteen();
         m[6].has_sev = false;
-        assert_eq!(check(&sovereign(), "PK", &m), vec![PolicyViolation::NodeWithoutSev { node_id: p(106) }]);
-        let mut relaxed = sovereign();
+        assert_eq!(check(&TopologyPolicy::sovereign(), "PK", &m), vec![PolicyViolation::NodeWithoutSev { node_id: p(106) }]);
+        let mut relaxed = TopologyPolicy::sovereign();
         relaxed.sev_required = false;
         assert_eq!(check(&relaxed, "PK", &m), vec![]);
     }
 
     #[test]
     fn looser_limits_allow_sharing() {
-        let mut policy = sovereign();
+        let mut policy = TopologyPolicy::sovereign();
         policy.max_nodes_per_provider = 2;
         let mut m = thirteen();
         m[1].provider = m[0].provider;
@@ -267,7 +254,7 @@ mod tests {
         m[0].country = "AE".into();
         m[1].has_sev = false;
         m[2].owner = "owner3".into();
-        let a = assess(&sovereign(), "PK", &m);
+        let a = assess(&TopologyPolicy::sovereign(), "PK", &m);
         assert_eq!(a.residency.allowed_countries, vec!["PK".to_string()]);
         assert_eq!(a.residency.resident_nodes, 12);
         assert_eq!(a.residency.non_resident_nodes, vec![p(100)]);
@@ -285,17 +272,17 @@ mod tests {
 
     #[test]
     fn policy_numbers_are_validated() {
-        assert_eq!(validate_policy(&sovereign()), Ok(()));
-        let mut bad = sovereign();
+        assert_eq!(validate_policy(&TopologyPolicy::sovereign()), Ok(()));
+        let mut bad = TopologyPolicy::sovereign();
         bad.min_nodes = 14;
         assert_eq!(validate_policy(&bad), Err(RegistryError::InvalidPolicy { field: "min_nodes".into(), value: 14, min: 1, max: 13 }));
-        let mut bad = sovereign();
+        let mut bad = TopologyPolicy::sovereign();
         bad.max_nodes = MAX_SUBNET_NODES + 1;
         assert!(matches!(validate_policy(&bad), Err(RegistryError::InvalidPolicy { field, .. }) if field == "max_nodes"));
-        let mut bad = sovereign();
+        let mut bad = TopologyPolicy::sovereign();
         bad.max_nodes_per_owner = 0;
         assert!(matches!(validate_policy(&bad), Err(RegistryError::InvalidPolicy { field, .. }) if field == "max_nodes_per_owner"));
-        let mut bad = sovereign();
+        let mut bad = TopologyPolicy::sovereign();
         bad.allowed_countries = vec!["PK".into(), "XX".into()];
         assert_eq!(validate_policy(&bad), Err(RegistryError::InvalidCountryCode { code: "XX".into() }));
         bad.allowed_countries = vec!["PK".into(), "PK".into()];

@@ -74,20 +74,6 @@ pub fn deploy_registry(env: &mut dyn Env, placement_recorders: Vec<Principal>) -
     deploy(env, &crate::wasm("subnet_registry"), (Some(init_args(placement_recorders, None)),))
 }
 
-/// The sovereign topology: 13 nodes, one per provider, data centre and owner, all in the
-/// jurisdiction, SEV required.
-pub fn sovereign_policy() -> TopologyPolicy {
-    TopologyPolicy {
-        min_nodes: 13,
-        max_nodes: 13,
-        max_nodes_per_provider: 1,
-        max_nodes_per_data_centre: 1,
-        max_nodes_per_owner: 1,
-        allowed_countries: vec![],
-        sev_required: true,
-    }
-}
-
 /// The create-subnet change for the 13 Pakistan nodes.
 pub fn pakistan_create_args() -> CreateSubnetArgs {
     CreateSubnetArgs {
@@ -96,7 +82,7 @@ pub fn pakistan_create_args() -> CreateSubnetArgs {
         subnet_type: SubnetType::CloudEngine,
         jurisdiction: "PK".into(),
         members: (0..13).map(node).collect(),
-        policy: sovereign_policy(),
+        policy: TopologyPolicy::sovereign(),
         admins: vec![AUTHORITIES[0]],
         cost_schedule: CostSchedule::Normal,
     }
