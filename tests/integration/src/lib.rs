@@ -7,6 +7,7 @@
 //! scenario!(my_scenario); // -> tests `my_scenario::executor` and `my_scenario::pocket_ic`
 //! ```
 
+pub mod actors;
 mod call;
 pub mod checkpoint;
 mod env;

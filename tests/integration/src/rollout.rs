@@ -2,9 +2,11 @@
 //! `scripts/deploy-local.sh` does with dfx), then every step of the rollout through their real
 //! endpoints. The full-rollout tests and `scripts/demo.sh` both run this code.
 
+use crate::call::update1;
 use crate::env::Env;
 use crate::scenarios::{burn_ledger as bl, license_issuer as li, messaging as msg, subnet_registry as sr};
 use candid::Principal;
+use interfaces::burn_ledger::{BurnError, ReportReceipt, UsageReport};
 use std::time::Duration;
 
 /// The four canisters of one deployment.
@@ -54,7 +56,8 @@ pub struct Rollout {
     pub subnet: interfaces::subnet_registry::Subnet,
     pub licenses: li::PakistanLicenses,
     pub messaging: msg::PakistanMessaging,
-    /// The app canisters and the cycles each reported for its first hour.
+    /// The app canisters (running code: see [`deploy_app_canisters`]) and the cycles each
+    /// reported for its first hour.
     pub app_usage: Vec<(Principal, u128)>,
 }
 
@@ -83,10 +86,11 @@ pub fn bring_subnet_live(env: &mut dyn Env, suite: Suite, progress: &mut dyn FnM
     subnet
 }
 
-/// Institutions and programs; offers accepted; apps registered on the live subnet (each one a
-/// call from the issuer to the registry).
+/// Institutions and programs; offers accepted; the builders' app canisters created and
+/// registered on the live subnet (each one a call from the issuer to the registry).
 pub fn allocate_licenses(env: &mut dyn Env, suite: Suite, subnet_id: Principal, progress: &mut dyn FnMut(&str)) -> li::PakistanLicenses {
-    let licenses = li::pakistan_licenses(env, suite.issuer, subnet_id);
+    let apps = deploy_app_canisters(env, li::pakistan_app_count());
+    let licenses = li::pakistan_licenses(env, suite.issuer, subnet_id, &apps);
     let offered: usize = licenses.programs.iter().map(|p| p.offered.len()).sum();
     let accepted: usize = licenses.programs.iter().map(|p| p.accepted.len()).sum();
     let apps: usize = licenses.programs.iter().map(|p| p.apps.len()).sum();
@@ -112,20 +116,49 @@ pub fn exchange_messages(env: &mut dyn Env, suite: Suite, progress: &mut dyn FnM
     exchange
 }
 
+/// The builders' apps: `count` canisters running the test fixture (tests/fixture), whose
+/// `call_raw` lets each app send its own usage report to the ledger.
+pub fn deploy_app_canisters(env: &mut dyn Env, count: usize) -> Vec<Principal> {
+    let wasm = crate::wasm::fixture_wasm();
+    let backend = env.backend();
+    (0..count)
+        .map(|_| {
+            let id = env.create_canister();
+            env.install(id, &wasm, candid::encode_args(()).expect("encode ()"))
+                .unwrap_or_else(|r| panic!("[{backend}] installing app canister {id}: {r}"));
+            id
+        })
+        .collect()
+}
+
+/// The fixture's error record (`call_raw` returns it when the relayed call fails).
+#[derive(candid::CandidType, serde::Deserialize, Debug)]
+struct RelayError {
+    code: u32,
+    message: String,
+}
+
+/// `report` sent to the ledger by the app canister itself (its `call_raw` relays it), so the
+/// ledger sees the app as the caller on every backend, a real replica included.
+pub fn report_from_app(env: &mut dyn Env, ledger: Principal, app: Principal, report: UsageReport) -> Result<ReportReceipt, BurnError> {
+    let arg = candid::encode_one(&report).expect("encode UsageReport");
+    let relayed: Result<Vec<u8>, RelayError> = update1(env, app, Principal::anonymous(), "call_raw", (ledger, "report_usage", arg));
+    let reply = relayed.unwrap_or_else(|e| panic!("app {app} could not reach the ledger: {e:?}"));
+    candid::decode_one(&reply).unwrap_or_else(|e| panic!("decoding the ledger's reply to {app}: {e}"))
+}
+
 /// Cycles an app canister of the rollout burns in its first hour, by its position (a few
 /// billion cycles: a light app).
 pub fn app_hour_cycles(index: usize) -> u128 {
     2_000_000_000 + 750_000_000 * index as u128
 }
 
-/// The authority sets the rate; an hour passes, so each suite canister's reporting timer sends
-/// what it really consumed; the app canisters report their first hour; the ledger attributes it
-/// all to subnets and programs.
+/// The authority sets the rate; each app canister reports its first hour; the ledger attributes
+/// it all to subnets and programs. Where time can pass (executor, PocketIC), the hour also
+/// passes for the suite canisters, whose timers report what they really consumed.
 pub fn report_usage(env: &mut dyn Env, suite: Suite, licenses: &li::PakistanLicenses, progress: &mut dyn FnMut(&str)) -> Vec<(Principal, u128)> {
     bl::set_rate(env, suite.ledger, bl::XDR_PERMYRIAD_PER_ICP);
     progress(&format!("burn: rate set by the authority: {} XDR-permyriad per ICP", bl::XDR_PERMYRIAD_PER_ICP));
-    // The app canisters of the rollout are principals, not running code: the demo reports their
-    // usage on their behalf, as their own usage reporter would.
     let app_usage: Vec<(Principal, u128)> = licenses
         .programs
         .iter()
@@ -133,15 +166,17 @@ pub fn report_usage(env: &mut dyn Env, suite: Suite, licenses: &li::PakistanLice
         .enumerate()
         .map(|(i, canister)| (canister, app_hour_cycles(i)))
         .collect();
-    bl::report_one_hour(env, suite.ledger, &app_usage);
+    bl::report_one_hour_via(env, suite.ledger, &app_usage, &mut |env, app, report| report_from_app(env, suite.ledger, app, report));
     // The hour has passed: the suite canisters' timers report their measured consumption.
     env.tick();
     // A report recorded while its lookups were still in flight is attributed by the ledger's
     // retry timer.
     env.advance_time(Duration::from_secs(interfaces::burn_ledger::DEFAULT_ATTRIBUTION_RETRY_SECONDS));
     env.tick();
+    let suite_canisters = [suite.registry, suite.issuer, suite.messaging, suite.ledger];
+    let suite_reported = suite_canisters.iter().filter(|&&c| bl::reporter_info(env, suite.ledger, c).is_some_and(|i| i.reports > 0)).count();
     progress(&format!(
-        "burn: {} apps reported an hour of usage; registry, issuer, messenger and ledger reported their own",
+        "burn: {} app canisters reported an hour of usage; {suite_reported} of the 4 suite canisters have reported their own (each does so hourly)",
         app_usage.len()
     ));
     app_usage

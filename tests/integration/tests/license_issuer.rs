@@ -47,7 +47,7 @@ fn program(env: &mut dyn Env, suite: &LicensingSuite, sector: Sector, quota: u32
 
 fn pakistan_allocation(env: &mut dyn Env) {
     let suite = deploy_licensing(env, 1_500, |_| {});
-    let pk = pakistan_licenses(env, suite.issuer, suite.live_subnet);
+    let pk = pakistan_licenses(env, suite.issuer, suite.live_subnet, &placeholder_apps());
     let r = &pk.report;
     let offered: u64 = pk.programs.iter().map(|p| p.offered.len() as u64).sum();
     let accepted: u64 = pk.programs.iter().map(|p| p.accepted.len() as u64).sum();
@@ -269,7 +269,7 @@ scenario!(app_registration_survives_registry_failures);
 
 fn upgrade_keeps_everything(env: &mut dyn Env) {
     let suite = deploy_licensing(env, 1_500, |_| {});
-    let pk = pakistan_licenses(env, suite.issuer, suite.live_subnet);
+    let pk = pakistan_licenses(env, suite.issuer, suite.live_subnet, &placeholder_apps());
     let licenses_before: LicensePage = query1(env, suite.issuer, Principal::anonymous(), "list_licenses", (LicenseQuery::default(),));
     let audit_before: interfaces::audit::AuditPage = query1(env, suite.issuer, Principal::anonymous(), "audit_log", (interfaces::audit::PageRequest::default(),));
     let none = candid::encode_one(None::<InitArgs>).unwrap();

@@ -31,7 +31,7 @@ fn record_placement(env: &mut dyn Env, registry: Principal, by: Principal, canis
 }
 
 fn update_node(env: &mut dyn Env, registry: Principal, input: NodeInput) -> Result<Node, RegistryError> {
-    update1(env, registry, AUTHORITIES[0], "update_node", (input,))
+    update1(env, registry, authorities()[0], "update_node", (input,))
 }
 
 /// From nothing to a live, compliant Pakistan subnet; then one authority alone cannot execute,
@@ -41,12 +41,12 @@ fn pakistan_subnet_lifecycle(env: &mut dyn Env) {
     add_pakistan_records(env, registry);
 
     // One authority cannot execute alone: after submission the subnet is only Proposed.
-    let create = submit(env, registry, AUTHORITIES[0], ProposalChange::CreateSubnet(pakistan_create_args())).unwrap();
+    let create = submit(env, registry, authorities()[0], ProposalChange::CreateSubnet(pakistan_create_args())).unwrap();
     assert_eq!(create.state, ProposalState::Open);
     assert_eq!(status(env, registry, PAKISTAN_SUBNET), Ok(SubnetStatus::Proposed));
     assert_eq!(
-        approve(env, registry, AUTHORITIES[0], create.id),
-        Err(RegistryError::AlreadyVoted { id: create.id, authority: AUTHORITIES[0] })
+        approve(env, registry, authorities()[0], create.id),
+        Err(RegistryError::AlreadyVoted { id: create.id, authority: authorities()[0] })
     );
     assert_eq!(
         approve(env, registry, STRANGER, create.id),
@@ -55,9 +55,9 @@ fn pakistan_subnet_lifecycle(env: &mut dyn Env) {
     assert_eq!(status(env, registry, PAKISTAN_SUBNET), Ok(SubnetStatus::Proposed));
 
     // The second authority makes the quorum: Approved, nodes assigned.
-    let executed = approve(env, registry, AUTHORITIES[1], create.id).unwrap();
+    let executed = approve(env, registry, authorities()[1], create.id).unwrap();
     assert_eq!(executed.state, ProposalState::Executed, "{:?}", executed.execution_error);
-    assert_eq!(executed.approvals.iter().map(|v| v.authority).collect::<Vec<_>>(), AUTHORITIES[..2].to_vec());
+    assert_eq!(executed.approvals.iter().map(|v| v.authority).collect::<Vec<_>>(), authorities()[..2].to_vec());
     assert_eq!(status(env, registry, PAKISTAN_SUBNET), Ok(SubnetStatus::Approved));
 
     // Placement on a subnet that is not live is refused.
@@ -86,7 +86,7 @@ fn pakistan_subnet_lifecycle(env: &mut dyn Env) {
     // and changes nothing.
     let audit_before = audit_total(env, registry);
     assert_eq!(
-        submit(env, registry, AUTHORITIES[0], ProposalChange::ChangeMembership { subnet_id: PAKISTAN_SUBNET, add: vec![], remove: vec![node(4)] }),
+        submit(env, registry, authorities()[0], ProposalChange::ChangeMembership { subnet_id: PAKISTAN_SUBNET, add: vec![], remove: vec![node(4)] }),
         Err(RegistryError::PolicyViolated {
             subnet_id: PAKISTAN_SUBNET,
             violations: vec![PolicyViolation::TooFewNodes { members: 12, min_nodes: 13 }]
@@ -102,7 +102,7 @@ fn pakistan_subnet_lifecycle(env: &mut dyn Env) {
 
     // Lifecycle refusals name current and requested status.
     assert_eq!(
-        submit(env, registry, AUTHORITIES[0], ProposalChange::ChangeStatus { subnet_id: PAKISTAN_SUBNET, status: SubnetStatus::Decommissioned }),
+        submit(env, registry, authorities()[0], ProposalChange::ChangeStatus { subnet_id: PAKISTAN_SUBNET, status: SubnetStatus::Decommissioned }),
         Err(RegistryError::InvalidTransition { subnet_id: PAKISTAN_SUBNET, from: SubnetStatus::Live, to: SubnetStatus::Decommissioned })
     );
 
@@ -135,7 +135,7 @@ fn pakistan_subnet_lifecycle(env: &mut dyn Env) {
     assert_eq!(proposals_after, proposals_before);
     assert_eq!(proposals_after.total, 3);
     let config: Config = query1(env, registry, STRANGER, "config", ());
-    assert_eq!((config.authorities, config.quorum, config.placement_recorders), (AUTHORITIES.to_vec(), 2, vec![RECORDER]));
+    assert_eq!((config.authorities, config.quorum, config.placement_recorders), (authorities().to_vec(), 2, vec![RECORDER]));
     assert_eq!(audit_total(env, registry), audit_len);
     let check: ChainCheck = query1(env, registry, STRANGER, "verify_audit_log", (0u64, 10_000u64));
     assert_eq!(check, ChainCheck::Valid { checked: audit_len });
@@ -156,7 +156,7 @@ fn shared_provider_cannot_go_live(env: &mut dyn Env) {
     set_status(env, registry, PAKISTAN_SUBNET, SubnetStatus::Provisioning);
     let violation = PolicyViolation::ProviderOverLimit { provider: provider(0), nodes: 2, max: 1 };
     assert_eq!(
-        submit(env, registry, AUTHORITIES[0], ProposalChange::ChangeStatus { subnet_id: PAKISTAN_SUBNET, status: SubnetStatus::Live }),
+        submit(env, registry, authorities()[0], ProposalChange::ChangeStatus { subnet_id: PAKISTAN_SUBNET, status: SubnetStatus::Live }),
         Err(RegistryError::PolicyViolated { subnet_id: PAKISTAN_SUBNET, violations: vec![violation.clone()] })
     );
     assert_eq!(status(env, registry, PAKISTAN_SUBNET), Ok(SubnetStatus::Provisioning));
@@ -177,7 +177,7 @@ fn node_in_another_country(env: &mut dyn Env) {
     let registry = deploy_registry(env, vec![]);
     add_pakistan_records(env, registry);
     let dubai = DataCentreInput { id: "dxb1".into(), region: "Asia,AE,Dubai".into(), country: "AE".into(), owner: "Gulf DC".into(), gps: None };
-    let added: Result<DataCentre, RegistryError> = update1(env, registry, AUTHORITIES[0], "add_data_centre", (dubai,));
+    let added: Result<DataCentre, RegistryError> = update1(env, registry, authorities()[0], "add_data_centre", (dubai,));
     added.unwrap();
     update_node(env, registry, NodeInput { id: node(12), provider: provider(12), data_centre: "dxb1".into(), sev_chip_id: Some("sev".into()) }).unwrap();
     assert_eq!(pass(env, registry, ProposalChange::CreateSubnet(pakistan_create_args())).state, ProposalState::Executed);
@@ -190,12 +190,12 @@ fn node_in_another_country(env: &mut dyn Env) {
     );
     set_status(env, registry, PAKISTAN_SUBNET, SubnetStatus::Provisioning);
     assert!(matches!(
-        submit(env, registry, AUTHORITIES[0], ProposalChange::ChangeStatus { subnet_id: PAKISTAN_SUBNET, status: SubnetStatus::Live }),
+        submit(env, registry, authorities()[0], ProposalChange::ChangeStatus { subnet_id: PAKISTAN_SUBNET, status: SubnetStatus::Live }),
         Err(RegistryError::PolicyViolated { .. })
     ));
     // Bad input is a typed error: an unknown country code.
     let bad = DataCentreInput { id: "x1".into(), region: "Asia,XX,Nowhere".into(), country: "XX".into(), owner: "o".into(), gps: None };
-    let refused: Result<DataCentre, RegistryError> = update1(env, registry, AUTHORITIES[0], "add_data_centre", (bad,));
+    let refused: Result<DataCentre, RegistryError> = update1(env, registry, authorities()[0], "add_data_centre", (bad,));
     assert_eq!(refused, Err(RegistryError::InvalidCountryCode { code: "XX".into() }));
 }
 scenario!(node_in_another_country);
@@ -228,7 +228,7 @@ fn undecided_proposals_expire_by_timer(env: &mut dyn Env) {
     let registry = deploy(env, &wasm("subnet_registry"), (Some(args),));
     env.upgrade(registry, &wasm("subnet_registry"), candid::encode_one(None::<InitArgs>).unwrap()).unwrap();
     add_pakistan_records(env, registry);
-    let open = submit(env, registry, AUTHORITIES[0], ProposalChange::CreateSubnet(pakistan_create_args())).unwrap();
+    let open = submit(env, registry, authorities()[0], ProposalChange::CreateSubnet(pakistan_create_args())).unwrap();
     assert_eq!(status(env, registry, PAKISTAN_SUBNET), Ok(SubnetStatus::Proposed));
     env.advance_time(std::time::Duration::from_secs(200));
     for _ in 0..3 {
@@ -240,7 +240,7 @@ fn undecided_proposals_expire_by_timer(env: &mut dyn Env) {
     assert_eq!(page.entries.last().map(|e| (e.kind.as_str(), e.actor)), Some(("proposal_expired", registry)));
     assert_eq!(status(env, registry, PAKISTAN_SUBNET), Err(RegistryError::SubnetNotFound { subnet_id: PAKISTAN_SUBNET }));
     assert_eq!(
-        approve(env, registry, AUTHORITIES[1], open.id),
+        approve(env, registry, authorities()[1], open.id),
         Err(RegistryError::ProposalNotOpen { id: open.id, state: ProposalState::Expired })
     );
 }
@@ -252,7 +252,7 @@ fn usage_is_reported_to_the_burn_ledger(env: &mut dyn Env) {
     let registry = env.create_canister();
     let ledger = env.create_canister();
     let ledger_args = interfaces::burn_ledger::InitArgs {
-        authorities: vec![AUTHORITIES[0]],
+        authorities: vec![authorities()[0]],
         subnet_registry: Some(registry),
         license_issuer: None,
         reporters: vec![registry],

@@ -2,6 +2,7 @@
 //! setting the ICP/XDR rate, and the reusable usage step — every reporter reports one hour of
 //! consumption — that the tests and the demo's burn checkpoint both run.
 
+use crate::actors::actor;
 use crate::call::{query1, update1};
 use crate::env::Env;
 use crate::wasm::wasm;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 /// The ledger's authority in these scenarios (sets the rate and the issuance model).
 pub fn ledger_authority() -> Principal {
-    Principal::from_slice(&[0xb1, 0x01])
+    actor("burn-ledger-authority")
 }
 
 /// The CMC's rate in the scenarios: 1 ICP = 3.5 XDR.
@@ -78,10 +79,18 @@ pub fn checkpoint(env: &mut dyn Env, ledger: Principal) -> BurnCheckpoint {
     query1(env, ledger, Principal::anonymous(), "burn_checkpoint", ())
 }
 
+/// Sends one usage report as `reporter` and returns the ledger's answer.
+pub type SendReport<'a> = dyn FnMut(&mut dyn Env, Principal, UsageReport) -> Result<ReportReceipt, BurnError> + 'a;
+
 /// The usage step: one hour passes, then each `(reporter, cycles)` reports the hour it just
 /// consumed, with its next sequence number, the period starting where its last one ended.
 /// Returns each receipt (panics on a refusal, naming the reporter).
 pub fn report_one_hour(env: &mut dyn Env, ledger: Principal, usage_by_reporter: &[(Principal, u128)]) -> Vec<ReportReceipt> {
+    report_one_hour_via(env, ledger, usage_by_reporter, &mut |env, reporter, report| report_usage(env, ledger, reporter, report))
+}
+
+/// [`report_one_hour`] with each report sent by `send` (e.g. relayed by the reporter canister).
+pub fn report_one_hour_via(env: &mut dyn Env, ledger: Principal, usage_by_reporter: &[(Principal, u128)], send: &mut SendReport) -> Vec<ReportReceipt> {
     let hour_start = env.now_ns();
     env.advance_time(Duration::from_secs(3600));
     let now = env.now_ns();
@@ -92,8 +101,7 @@ pub fn report_one_hour(env: &mut dyn Env, ledger: Principal, usage_by_reporter: 
                 Some(info) => (info.last_sequence + 1, info.last_period_end_ns.max(hour_start)),
                 None => (1, hour_start),
             };
-            report_usage(env, ledger, reporter, usage(sequence, start, now, cycles))
-                .unwrap_or_else(|e| panic!("report_usage from {reporter} refused: {e:?}"))
+            send(env, reporter, usage(sequence, start, now, cycles)).unwrap_or_else(|e| panic!("report_usage from {reporter} refused: {e:?}"))
         })
         .collect()
 }

@@ -2,6 +2,7 @@
 //! allocation of the Caffeine AI licenses (institutions across sectors, programs with quotas,
 //! offers, acceptances, apps placed on the live Pakistan subnet).
 
+use crate::actors::actor;
 use crate::call::{query1, update1};
 use crate::env::Env;
 use crate::wasm::wasm;
@@ -11,13 +12,13 @@ use crate::scenarios::subnet_registry as sr_steps;
 
 /// The authority of both canisters in these scenarios (think: the PDA).
 pub fn authority() -> Principal {
-    Principal::from_slice(&[0xa0, 0x01])
+    actor("license-authority")
 }
 
-/// Test principals: `principal(0x10, n)` for managers, `principal(0x20, n)` for builders, ...
+/// Scenario principals: `principal(0x10, n)` for managers, `principal(0x20, n)` for builders,
+/// ... Each is an actor (a key that can sign on a replica too).
 pub fn principal(kind: u8, n: u16) -> Principal {
-    let [hi, lo] = n.to_be_bytes();
-    Principal::from_slice(&[kind, hi, lo, 0x11])
+    actor(&format!("license-{kind:02x}-{n}"))
 }
 
 /// The license issuer and the registry it records placements in.
@@ -128,24 +129,38 @@ pub struct PakistanLicenses {
     pub report: li::LicensingReport,
 }
 
+/// The Pakistan allocation: (institution, sector, program, quota, offers, accepts, apps per
+/// accepted holder). Quotas sum past what is issued.
+const PAKISTAN_PLAN: [(&str, li::Sector, &str, u32, u16, u16, u16); 5] = [
+    ("Punjab IT Board", li::Sector::Government, "e-Governance builders", 300, 4, 3, 1),
+    ("NUST", li::Sector::Education, "NUST AI builders", 400, 5, 4, 1),
+    ("FAST-NUCES", li::Sector::Education, "FAST capstone builders", 250, 3, 1, 0),
+    ("National Incubation Center", li::Sector::Startup, "NIC cohort 1", 350, 4, 3, 2),
+    ("National Incubation Center", li::Sector::Startup, "NIC cohort 2", 350, 2, 0, 0),
+];
+
+/// How many apps the Pakistan allocation registers (the canisters `pakistan_licenses` needs).
+pub fn pakistan_app_count() -> usize {
+    PAKISTAN_PLAN.iter().map(|p| usize::from(p.5) * usize::from(p.6)).sum()
+}
+
+/// Stand-in app canister ids for scenarios whose apps never run code.
+pub fn placeholder_apps() -> Vec<Principal> {
+    (1..=pakistan_app_count() as u16).map(|n| principal(0x30, n)).collect()
+}
+
 /// The Pakistan allocation on `issuer`: a government, two education and a startup institution
-/// with programs and quotas (quotas sum past what is issued), offers to builders, most of them
-/// accepted, and apps registered on `subnet_id` (which must be `Live` in the issuer's registry).
-pub fn pakistan_licenses(env: &mut dyn Env, issuer: Principal, subnet_id: Principal) -> PakistanLicenses {
+/// with programs and quotas, offers to builders, most of them accepted, and the apps
+/// `app_canisters` (one each, in order; [`pakistan_app_count`] of them) registered on
+/// `subnet_id` (which must be `Live` in the issuer's registry).
+pub fn pakistan_licenses(env: &mut dyn Env, issuer: Principal, subnet_id: Principal, app_canisters: &[Principal]) -> PakistanLicenses {
+    assert_eq!(app_canisters.len(), pakistan_app_count(), "one canister per app of the plan");
     let policy = create_policy(env, issuer, "Caffeine AI builder, 1 year", 365, 3);
-    // (institution, sector, program, quota, offers, accepts, apps per accepted holder)
-    let plan: [(&str, li::Sector, &str, u32, u16, u16, u16); 5] = [
-        ("Punjab IT Board", li::Sector::Government, "e-Governance builders", 300, 4, 3, 1),
-        ("NUST", li::Sector::Education, "NUST AI builders", 400, 5, 4, 1),
-        ("FAST-NUCES", li::Sector::Education, "FAST capstone builders", 250, 3, 1, 0),
-        ("National Incubation Center", li::Sector::Startup, "NIC cohort 1", 350, 4, 3, 2),
-        ("National Incubation Center", li::Sector::Startup, "NIC cohort 2", 350, 2, 0, 0),
-    ];
     let mut institutions: Vec<(String, li::Institution)> = Vec::new();
     let mut programs = Vec::new();
     let mut builder = 0u16;
-    let mut canister = 0u16;
-    for (p_index, (inst_name, sector, program_name, quota, offers, accepts, apps_each)) in plan.into_iter().enumerate() {
+    let mut next_app = app_canisters.iter();
+    for (p_index, (inst_name, sector, program_name, quota, offers, accepts, apps_each)) in PAKISTAN_PLAN.into_iter().enumerate() {
         let inst = match institutions.iter().find(|(n, _)| n == inst_name) {
             Some((_, i)) => i.clone(),
             None => {
@@ -165,11 +180,10 @@ pub fn pakistan_licenses(env: &mut dyn Env, issuer: Principal, subnet_id: Princi
             if i < accepts {
                 let active = accept(env, issuer, holder, license.id).expect("accept");
                 for a in 0..apps_each {
-                    canister += 1;
                     let input = li::AppInput {
                         license_id: active.id,
                         name: format!("{program_name} app {a}"),
-                        canister: principal(0x30, canister),
+                        canister: *next_app.next().expect("counted by pakistan_app_count"),
                         subnet_id,
                     };
                     outcome.apps.push(register_app(env, issuer, holder, input).expect("register_app"));

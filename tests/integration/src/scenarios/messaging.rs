@@ -6,6 +6,7 @@
 //! receives and returns ciphertext envelopes. `pakistan_messaging(env, canister, citizens)` runs
 //! the whole exchange for the demo and the tests.
 
+use crate::actors::actor;
 use crate::call::{deploy, query1, update1};
 use crate::env::Env;
 use crate::wasm::wasm;
@@ -21,18 +22,17 @@ use x25519_dalek::{PublicKey, StaticSecret};
 
 /// The shard's authority (verifies institutions, sets legal holds).
 pub fn authority() -> Principal {
-    Principal::from_slice(&[0x6d, 0xa0, 0x01])
+    actor("messaging-authority")
 }
 
 /// The Ministry of IT & Telecom's principal.
 pub fn ministry() -> Principal {
-    Principal::from_slice(&[0x6d, 0x1e, 0x01])
+    actor("ministry-of-it")
 }
 
 /// Citizen `n`'s principal.
 pub fn citizen(n: u16) -> Principal {
-    let [hi, lo] = n.to_be_bytes();
-    Principal::from_slice(&[0x6d, 0xc1, hi, lo])
+    actor(&format!("citizen-{n}"))
 }
 
 pub fn init_args(burn_ledger: Option<Principal>) -> InitArgs {

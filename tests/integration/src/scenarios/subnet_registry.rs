@@ -3,6 +3,7 @@
 //! authorities. `live_pakistan_subnet(env, recorders)` does it all in one call for the demo and
 //! for the license / burn scenarios.
 
+use crate::actors::actor;
 use crate::call::{deploy, query1, update1};
 use crate::env::Env;
 use candid::Principal;
@@ -12,11 +13,9 @@ use interfaces::subnet_registry::{
 };
 
 /// The three registry authorities (think PTA, the ministry, DFINITY); quorum 2.
-pub const AUTHORITIES: [Principal; 3] = [
-    Principal::from_slice(&[0x5a, 0x01, 0xa0]),
-    Principal::from_slice(&[0x5a, 0x02, 0xa0]),
-    Principal::from_slice(&[0x5a, 0x03, 0xa0]),
-];
+pub fn authorities() -> [Principal; 3] {
+    [actor("registry-authority-1"), actor("registry-authority-2"), actor("registry-authority-3")]
+}
 
 /// The Pakistan subnet's id.
 pub const PAKISTAN_SUBNET: Principal = Principal::from_slice(&[0x5a, 0x5b, 0x9c, 0x01]);
@@ -51,7 +50,7 @@ pub fn node(i: u8) -> Principal {
 /// The install argument: the three authorities, quorum 2, the given recorders.
 pub fn init_args(placement_recorders: Vec<Principal>, burn_ledger: Option<Principal>) -> InitArgs {
     InitArgs {
-        authorities: AUTHORITIES.to_vec(),
+        authorities: authorities().to_vec(),
         quorum: 2,
         placement_recorders,
         burn_ledger,
@@ -83,7 +82,7 @@ pub fn pakistan_create_args() -> CreateSubnetArgs {
         jurisdiction: "PK".into(),
         members: (0..13).map(node).collect(),
         policy: TopologyPolicy::sovereign(),
-        admins: vec![AUTHORITIES[0]],
+        admins: vec![authorities()[0]],
         cost_schedule: CostSchedule::Normal,
     }
 }
@@ -91,7 +90,7 @@ pub fn pakistan_create_args() -> CreateSubnetArgs {
 /// Authority 0 records 13 data centres, 13 providers and 13 SEV nodes (node `i` of provider
 /// `i` in data centre `i`).
 pub fn add_pakistan_records(env: &mut dyn Env, registry: Principal) {
-    let by = AUTHORITIES[0];
+    let by = authorities()[0];
     for (i, (id, city, latitude, longitude)) in PK_CITIES.iter().enumerate() {
         let i = i as u8;
         let dc = DataCentreInput {
@@ -126,9 +125,9 @@ pub fn approve(env: &mut dyn Env, registry: Principal, by: Principal, id: u64) -
 /// Submitted by authority 0 and approved by authority 1: the quorum of 2. Returns the decided
 /// proposal (Executed, or Failed with its error); panics if submission is refused.
 pub fn pass(env: &mut dyn Env, registry: Principal, change: ProposalChange) -> Proposal {
-    let submitted = submit(env, registry, AUTHORITIES[0], change).unwrap_or_else(|e| panic!("proposal refused: {e:?}"));
+    let submitted = submit(env, registry, authorities()[0], change).unwrap_or_else(|e| panic!("proposal refused: {e:?}"));
     assert_eq!(submitted.state, ProposalState::Open, "one authority alone must not reach the quorum");
-    approve(env, registry, AUTHORITIES[1], submitted.id).unwrap_or_else(|e| panic!("approval refused: {e:?}"))
+    approve(env, registry, authorities()[1], submitted.id).unwrap_or_else(|e| panic!("approval refused: {e:?}"))
 }
 
 /// Passes a status change and requires it to execute.
