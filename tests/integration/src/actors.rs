@@ -17,9 +17,13 @@ static KNOWN: Mutex<BTreeMap<Principal, Actor>> = Mutex::new(BTreeMap::new());
 
 /// DER prefix of an Ed25519 `SubjectPublicKeyInfo` (RFC 8410); the 32-byte key follows.
 const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
-/// DER prefix of an Ed25519 PKCS#8 v1 `PrivateKeyInfo` (RFC 8410); the 32-byte seed follows.
+/// DER prefix of an Ed25519 PKCS#8 v2 `OneAsymmetricKey` (RFC 5958, 8410); the 32-byte seed
+/// follows, then [`ED25519_PKCS8_PUBLIC`] and the public key. v2, because older dfx releases
+/// refuse v1 keys.
 const ED25519_PKCS8_PREFIX: [u8; 16] =
-    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+    [0x30, 0x53, 0x02, 0x01, 0x01, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+/// The explicitly tagged `[1] publicKey` BIT STRING header that follows the seed.
+const ED25519_PKCS8_PUBLIC: [u8; 5] = [0xa1, 0x23, 0x03, 0x21, 0x00];
 
 /// One actor: its name and its key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,6 +46,8 @@ impl Actor {
         use base64::Engine;
         let mut der = ED25519_PKCS8_PREFIX.to_vec();
         der.extend_from_slice(&self.seed);
+        der.extend_from_slice(&ED25519_PKCS8_PUBLIC);
+        der.extend_from_slice(&SigningKey::from_bytes(&self.seed).verifying_key().to_bytes());
         let body = base64::engine::general_purpose::STANDARD.encode(der);
         format!("-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----\n")
     }
@@ -61,8 +67,11 @@ pub fn principal_of_pem(pem: &str) -> Option<Principal> {
     use base64::Engine;
     let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let der = base64::engine::general_purpose::STANDARD.decode(body.trim()).ok()?;
-    let seed: [u8; 32] = der.strip_prefix(&ED25519_PKCS8_PREFIX[..])?.try_into().ok()?;
-    Some(principal_of_seed(&seed))
+    let rest = der.strip_prefix(&ED25519_PKCS8_PREFIX[..])?;
+    let seed: [u8; 32] = rest.get(..32)?.try_into().ok()?;
+    let public = rest.get(32..)?.strip_prefix(&ED25519_PKCS8_PUBLIC[..])?;
+    // The key must be consistent: the public key written is the seed's.
+    (public == SigningKey::from_bytes(&seed).verifying_key().to_bytes()).then(|| principal_of_seed(&seed))
 }
 
 /// The principal of the actor called `name`; remembered so [`actor_of`] can find its key.
@@ -95,7 +104,10 @@ mod tests {
     #[test]
     fn the_pem_carries_the_actors_key() {
         let a = Actor::named("ministry");
-        assert_eq!(principal_of_pem(&a.pkcs8_pem()), Some(a.principal));
+        let pem = a.pkcs8_pem();
+        assert_eq!(principal_of_pem(&pem), Some(a.principal));
+        // 83 bytes of DER in PKCS#8 v2 form, as dfx's own Ed25519 keys ("MFMCAQEw...").
+        assert!(pem.lines().nth(1).is_some_and(|l| l.starts_with("MFMCAQEw")), "{pem}");
         assert_eq!(principal_of_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), None);
     }
 

@@ -10,14 +10,18 @@
 pub mod actors;
 mod call;
 pub mod checkpoint;
+pub mod deploy_script;
+mod dfx_env;
 mod env;
 mod executor_env;
 mod pocket_env;
+pub mod replica;
 pub mod rollout;
 pub mod scenarios;
 mod wasm;
 
 pub use call::*;
+pub use dfx_env::{DfxCli, DfxCommand, DfxEnv, IDENTITY_PREFIX};
 pub use env::*;
 pub use executor_env::ExecutorEnv;
 pub use pocket_env::{pocket_or_skip, PocketIcEnv};

@@ -2,7 +2,7 @@
 //! `scripts/deploy-local.sh` does with dfx), then every step of the rollout through their real
 //! endpoints. The full-rollout tests and `scripts/demo.sh` both run this code.
 
-use crate::call::update1;
+use crate::call::{query1, update1};
 use crate::env::Env;
 use crate::scenarios::{burn_ledger as bl, license_issuer as li, messaging as msg, subnet_registry as sr};
 use candid::Principal;
@@ -70,17 +70,18 @@ pub fn run_rollout(env: &mut dyn Env, suite: Suite, progress: &mut dyn FnMut(&st
     Rollout { subnet, licenses, messaging, app_usage }
 }
 
-/// Data centres, providers and 13 nodes; the subnet proposed, approved by 2 of 3 authorities,
-/// provisioned and live.
+/// Data centres, providers and 13 nodes; the subnet proposed, approved by a quorum of the
+/// registry's authorities, provisioned and live.
 pub fn bring_subnet_live(env: &mut dyn Env, suite: Suite, progress: &mut dyn FnMut(&str)) -> interfaces::subnet_registry::Subnet {
-    progress("authorities: 3 registry authorities, quorum 2 of 3");
+    let config: interfaces::subnet_registry::Config = query1(env, suite.registry, Principal::anonymous(), "config", ());
+    let authorities = config.authorities.len();
+    progress(&format!("authorities: {authorities} registry authorities, quorum {} of {authorities}", config.quorum));
     let subnet = sr::pakistan_subnet(env, suite.registry);
     progress("registry: 13 data centres in 13 Pakistani cities, 13 node providers, 13 SEV nodes recorded");
-    let proposal: Option<interfaces::subnet_registry::Proposal> =
-        crate::call::query1(env, suite.registry, Principal::anonymous(), "get_proposal", (subnet.created_by_proposal,));
+    let proposal: Option<interfaces::subnet_registry::Proposal> = query1(env, suite.registry, Principal::anonymous(), "get_proposal", (subnet.created_by_proposal,));
     let approvals = proposal.map_or(0, |p| p.approvals.len());
     progress(&format!(
-        "registry: \"{}\" proposed, approved by {approvals} of 3 authorities, provisioned, now {:?}",
+        "registry: \"{}\" proposed, approved by {approvals} of {authorities} authorities, provisioned, now {:?}",
         subnet.name, subnet.status
     ));
     subnet

@@ -5,19 +5,11 @@
 
 use candid::types::{Label, Type, TypeEnv};
 use candid::{IDLArgs, IDLValue, Principal};
-use candid_parser::utils::CandidSource;
-use std::path::Path;
+use suite_tests::deploy_script::*;
 use suite_tests::*;
 
-const CANISTERS: [&str; 4] = ["subnet_registry", "license_issuer", "messaging", "burn_ledger"];
 /// Stands in for the shell variables the examples use (`$ME`, peer ids, ...).
 const EXAMPLE_PRINCIPAL: &str = "aaaaa-aa";
-
-fn interface(canister: &str) -> (TypeEnv, Type) {
-    let path = workspace_root().join("candid").join(format!("{canister}.did"));
-    let (env, actor) = CandidSource::File(Path::new(&path)).load().unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    (env, actor.expect("the .did has a service"))
-}
 
 /// Parses `args` and checks them against `types`; the error says which and why.
 fn check_args(what: &str, args: &str, env: &TypeEnv, types: &[Type]) -> Result<(), String> {
@@ -67,34 +59,11 @@ fn readme_calls_type_check_against_the_committed_interfaces() {
     assert!(errors.is_empty(), "README.md calls that would fail:\n{}", errors.join("\n"));
 }
 
-/// deploy-local.sh's install argument for `canister`, with its shell variables replaced.
-fn deploy_script_arg(canister: &str, authority: Principal, peers: [Principal; 4]) -> String {
-    let script = std::fs::read_to_string(workspace_root().join("scripts/deploy-local.sh")).unwrap();
-    let start = script.find(&format!("deploy {canister} \"(")).unwrap_or_else(|| panic!("deploy-local.sh does not install {canister}"));
-    let body = &script[start + format!("deploy {canister} \"").len()..];
-    let arg = &body[..body.find(")\"").expect("argument ends with )\"") + 1];
-    let mut arg = arg
-        .replace("\\\"", "\"")
-        .replace("$auth_vec", &format!("principal \"{authority}\"; "))
-        .replace("$quorum", "1");
-    for (var, id) in ["$registry", "$issuer", "$messaging", "$ledger"].into_iter().zip(peers) {
-        arg = arg.replace(var, &id.to_text());
-    }
-    arg
-}
-
-fn init_types(actor: &Type, canister: &str) -> Vec<Type> {
-    match actor.as_ref() {
-        candid::types::TypeInner::Class(args, _) => args.clone(),
-        other => panic!("{canister}.did has no init arguments: {other:?}"),
-    }
-}
-
 #[test]
 fn deploy_script_install_arguments_type_check() {
     let example = Principal::from_text(EXAMPLE_PRINCIPAL).unwrap();
     for canister in CANISTERS {
-        let arg = deploy_script_arg(canister, example, [example; 4]);
+        let arg = deploy_script_arg(canister, &[example], 1, [example; 4]);
         let (env, actor) = interface(canister);
         check_args(&format!("{canister} install argument"), &arg, &env, &init_types(&actor, canister)).unwrap_or_else(|e| panic!("{e}"));
     }
@@ -110,13 +79,7 @@ fn is_err_variant(value: &IDLValue) -> bool {
 /// Installs the suite exactly as deploy-local.sh would (with `ME` as the dfx identity), then
 /// makes every README call in order, as `ME`; none may be rejected or answer `Err`.
 fn readme_walkthrough_runs(env: &mut dyn Env) {
-    let ids = [env.create_canister(), env.create_canister(), env.create_canister(), env.create_canister()];
-    for (canister, id) in CANISTERS.into_iter().zip(ids) {
-        let (types, actor) = interface(canister);
-        let arg = candid_parser::parse_idl_args(&deploy_script_arg(canister, ME, ids)).unwrap();
-        let bytes = arg.to_bytes_with_types(&types, &init_types(&actor, canister)).unwrap();
-        env.install(id, &wasm(canister), bytes).unwrap_or_else(|r| panic!("installing {canister} as deploy-local.sh does: {r}"));
-    }
+    let ids = install_like_deploy_script(env, &[ME], 1);
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     for (canister, method, args) in readme_calls(&readme) {
         let id = ids[CANISTERS.iter().position(|c| *c == canister).unwrap()];
