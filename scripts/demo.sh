@@ -1,76 +1,57 @@
 #!/usr/bin/env bash
-# Runs the Pakistan rollout and prints the checkpoint report.
-#   default      on the embedded executor (no replica needed): builds the wasm, then runs the
-#                same rollout code the integration tests use (tests/integration/src/rollout.rs)
-#   --replica    on the suite deployed to a local dfx replica by scripts/deploy-local.sh: runs the
-#                README walkthrough's calls (a one-node, one-license version of the rollout; the
-#                tests run the same calls on the executor), then prints the checkpoint queries
+# Runs the Pakistan rollout and prints the checkpoint report, with the same rollout code the
+# integration tests use (tests/integration/src/rollout.rs).
+#   default      on the embedded executor (no replica needed): builds the wasm, then runs it
+#   --replica    on a local dfx replica (`dfx start --background` first): deploys or upgrades the
+#                suite with scripts/deploy-local.sh, adding the rollout's authorities, then runs
+#                the rollout through dfx as each of its actors (imported as dfx identities named
+#                suite-demo-*). On a suite where it already ran, it only prints the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
   cat <<USAGE
-usage: scripts/demo.sh [--replica [--network NAME] [--subnet PRINCIPAL]]
+usage: scripts/demo.sh [--replica [--network NAME] [--no-deploy]]
   (no option)   run the rollout on the embedded executor and print the checkpoint report
-  --replica     run the README walkthrough on the suite deployed with scripts/deploy-local.sh,
-                then print the checkpoint queries
-  --report-only with --replica: only print the checkpoint queries
+  --replica     run it on the suite deployed to a dfx replica (deploy-local.sh runs first)
   --network     dfx network for --replica (default: local)
-  --subnet      subnet id for the compliance report (default: the first live subnet)
+  --no-deploy   with --replica: use the deployed suite as it is (no deploy-local.sh)
   --help        this text
 USAGE
 }
 
 mode=executor
 NETWORK=local
-SUBNET=""
-walkthrough=yes
+deploy=yes
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --help | -h) usage; exit 0 ;;
     --replica) mode=replica; shift ;;
-    --report-only) walkthrough=no; shift ;;
     --network) NETWORK="$2"; shift 2 ;;
-    --subnet) SUBNET="$2"; shift 2 ;;
+    --no-deploy) deploy=no; shift ;;
     *) usage >&2; exit 2 ;;
   esac
 done
 
+demo() { cargo run --locked --quiet -p suite_tests --bin demo -- "$@"; }
+
+echo "==> building the canisters (scripts/build.sh) and the app canister (tests/fixture)"
+bash scripts/build.sh >/dev/null
+# The rollout's app canisters run the fixture, which relays each app's own usage report.
+cargo build --locked --quiet --release --target wasm32-unknown-unknown -p executor_fixture
+
 if [[ $mode == executor ]]; then
-  echo "==> building the canisters (scripts/build.sh)"
-  bash scripts/build.sh >/dev/null
   echo "==> running the rollout"
   # Canister debug output (ic-cdk-timers notes) would interleave with the report.
-  IC_EXECUTOR_QUIET=1 cargo run --locked --quiet -p suite_tests --bin demo
+  IC_EXECUTOR_QUIET=1 demo
   exit 0
 fi
 
 command -v dfx >/dev/null || { echo "demo.sh: dfx is not installed" >&2; exit 1; }
-if [[ $walkthrough == yes ]]; then
-  # The walkthrough's calls use $ME (the dfx identity, an authority after deploy-local.sh).
-  ME="$(dfx identity get-principal)"
-  export ME
-  echo "==> the README walkthrough, as $ME"
-  while IFS= read -r line; do
-    echo "  \$ ${line:0:110}..."
-    eval "${line/dfx canister call /dfx canister call --network \"\$NETWORK\" }"
-  done < <(grep '^dfx canister call ' README.md)
+if [[ $deploy == yes ]]; then
+  mapfile -t authorities < <(demo --print-authorities)
+  echo "==> deploying the suite with the rollout's ${#authorities[@]} authorities (scripts/deploy-local.sh)"
+  bash scripts/deploy-local.sh --network "$NETWORK" --quorum 2 "${authorities[@]}"
 fi
-call() { dfx canister call --network "$NETWORK" --query "$@"; }
-if [[ -z "$SUBNET" ]]; then
-  SUBNET="$(call subnet_registry list_subnets '(record { status = opt variant { Live }; jurisdiction = null; page = record { start = null; limit = opt 1 } })' \
-    | grep -o 'id = principal "[^"]*"' | head -n 1 | cut -d'"' -f2 || true)"
-fi
-echo "=== Checkpoint report (local replica, network $NETWORK) ==="
-echo "--- 1. subnet_registry.compliance_report ---"
-if [[ -n "$SUBNET" ]]; then
-  call subnet_registry compliance_report "(principal \"$SUBNET\")"
-else
-  echo "no live subnet yet: run the rollout's registry steps (README, 'Calling the canisters')"
-fi
-echo "--- 2. messaging.metrics ---"
-call messaging metrics
-echo "--- 3 and 4. license_issuer.licensing_report ---"
-call license_issuer licensing_report
-echo "--- 5. burn_ledger.burn_checkpoint ---"
-call burn_ledger burn_checkpoint
+echo "==> running the rollout on network '$NETWORK'"
+demo --replica --network "$NETWORK"

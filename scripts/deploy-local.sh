@@ -7,23 +7,26 @@ cd "$(dirname "$0")/.."
 
 usage() {
   cat <<USAGE
-usage: scripts/deploy-local.sh [--network NAME] [AUTHORITY_PRINCIPAL ...]
+usage: scripts/deploy-local.sh [--network NAME] [--quorum N] [AUTHORITY_PRINCIPAL ...]
 
 Creates the four canisters (if needed), builds them, and installs or upgrades each with
 its peers' canister ids. Authorities = the current dfx identity plus any principals given.
 Pakistan defaults: 1,500 license seats, registry quorum = majority of the authorities.
 Prints each canister's Candid UI link at the end.
   --network NAME   dfx network (default: local)
+  --quorum N       registry approvals a proposal needs (default: majority of the authorities)
   --help           this text
 USAGE
 }
 
 NETWORK=local
+QUORUM=""
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --help | -h) usage; exit 0 ;;
     --network) NETWORK="$2"; shift 2 ;;
+    --quorum) QUORUM="$2"; shift 2 ;;
     *) extra+=("$1"); shift ;;
   esac
 done
@@ -33,7 +36,7 @@ dfx ping "$NETWORK" >/dev/null 2>&1 || { echo "deploy-local.sh: no replica on '$
 
 me="$(dfx identity get-principal)"
 authorities=("$me" "${extra[@]}")
-quorum=$(( ${#authorities[@]} / 2 + 1 ))
+quorum="${QUORUM:-$(( ${#authorities[@]} / 2 + 1 ))}"
 auth_vec=""
 for a in "${authorities[@]}"; do auth_vec+="principal \"$a\"; "; done
 
