@@ -121,15 +121,10 @@ mod tests {
     #[test]
     fn the_principal_matches_a_known_ed25519_vector() {
         // RFC 8032 test 1: this secret key has public key d75a9801...f707511a.
-        let seed: [u8; 32] = hex_bytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
-        let public = hex_bytes::<32>("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+        let seed: [u8; 32] = hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap().try_into().unwrap();
+        let public = hex::decode("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a").unwrap();
         let mut der = ED25519_SPKI_PREFIX.to_vec();
         der.extend_from_slice(&public);
         assert_eq!(principal_of_seed(&seed), Principal::self_authenticating(der));
-    }
-
-    fn hex_bytes<const N: usize>(s: &str) -> [u8; N] {
-        let v: Vec<u8> = (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect();
-        v.try_into().unwrap()
     }
 }

@@ -151,15 +151,13 @@ fn reject_from_dfx(stderr: String) -> Reject {
     Reject { code, message: stderr.trim().to_string(), error_code }
 }
 
+/// The reject code the agent names (`CanisterReject`) or numbers; unknown text: CanisterError.
 fn reject_code(name: &str) -> RejectCode {
-    match name {
-        "1" | "SysFatal" => RejectCode::SysFatal,
-        "2" | "SysTransient" => RejectCode::SysTransient,
-        "3" | "DestinationInvalid" => RejectCode::DestinationInvalid,
-        "4" | "CanisterReject" => RejectCode::CanisterReject,
-        "6" | "SysUnknown" => RejectCode::SysUnknown,
-        _ => RejectCode::CanisterError,
-    }
+    (1..=6)
+        .filter_map(RejectCode::from_u32)
+        .find(|c| format!("{c:?}") == name)
+        .or_else(|| name.parse().ok().and_then(RejectCode::from_u32))
+        .unwrap_or(RejectCode::CanisterError)
 }
 
 #[derive(CandidType)]

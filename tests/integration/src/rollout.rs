@@ -2,7 +2,7 @@
 //! `scripts/deploy-local.sh` does with dfx), then every step of the rollout through their real
 //! endpoints. The full-rollout tests and `scripts/demo.sh` both run this code.
 
-use crate::call::{query1, update1};
+use crate::call::{deploy, query1, update1};
 use crate::env::Env;
 use crate::scenarios::{burn_ledger as bl, license_issuer as li, messaging as msg, subnet_registry as sr};
 use candid::Principal;
@@ -121,15 +121,7 @@ pub fn exchange_messages(env: &mut dyn Env, suite: Suite, progress: &mut dyn FnM
 /// `call_raw` lets each app send its own usage report to the ledger.
 pub fn deploy_app_canisters(env: &mut dyn Env, count: usize) -> Vec<Principal> {
     let wasm = crate::wasm::fixture_wasm();
-    let backend = env.backend();
-    (0..count)
-        .map(|_| {
-            let id = env.create_canister();
-            env.install(id, &wasm, candid::encode_args(()).expect("encode ()"))
-                .unwrap_or_else(|r| panic!("[{backend}] installing app canister {id}: {r}"));
-            id
-        })
-        .collect()
+    (0..count).map(|_| deploy(env, &wasm, ())).collect()
 }
 
 /// The fixture's error record (`call_raw` returns it when the relayed call fails).

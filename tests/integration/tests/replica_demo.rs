@@ -170,7 +170,7 @@ impl DfxCli for FakeDfx {
         let p = parse(&args[2.min(args.len())..])?;
         match words.as_slice() {
             ["identity", "get-principal"] => Ok(format!("{TEST_CONTROLLER}\n")),
-            ["identity", "list"] => Ok(["anonymous", "default"].iter().chain(self.identities.keys().map(String::as_str).collect::<Vec<_>>().iter()).map(|n| format!("{n}\n")).collect()),
+            ["identity", "list"] => Ok(["anonymous", "default"].into_iter().chain(self.identities.keys().map(String::as_str)).map(|n| format!("{n}\n")).collect()),
             ["identity", "import"] => self.import(&p),
             ["canister", "id"] => {
                 Self::expect(&p, "--network", "local")?;
