@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod cbor;
+pub mod decode;
 pub mod core_state;
 pub mod endpoints;
 #[cfg(feature = "did-check")]

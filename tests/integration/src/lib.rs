@@ -10,6 +10,7 @@
 pub mod actors;
 mod call;
 pub mod checkpoint;
+pub mod hostile;
 pub mod deploy_script;
 mod dfx_env;
 mod env;
