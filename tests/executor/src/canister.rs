@@ -39,6 +39,9 @@ pub struct Callback {
     /// 0 = guaranteed response; otherwise the best-effort deadline.
     pub deadline: u64,
     pub expired: bool,
+    /// Cycles withheld for the response when the call was made; refunded (less the response's
+    /// transmission) when the first response for this callback arrives.
+    pub prepaid: u128,
 }
 
 pub struct Canister {

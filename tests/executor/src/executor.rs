@@ -194,6 +194,23 @@ impl Executor {
         self.canister(id).sys.cycles
     }
 
+    /// The balance below which `id` is frozen (its idle storage burn over its freezing threshold).
+    pub fn freezing_limit(&self, id: Principal) -> u128 {
+        let c = self.canister(id);
+        let heap = c.runtime.as_ref().map_or(0, |r| r.heap_size()) as u64;
+        costs::freezing_limit(heap + c.sys.stable.size_bytes(), c.sys.freezing_threshold_seconds)
+    }
+
+    /// Sets the canister's freezing threshold (seconds of idle burn kept in reserve).
+    pub fn set_freezing_threshold(&mut self, id: Principal, seconds: u64) {
+        self.canister_mut(id).sys.freezing_threshold_seconds = seconds;
+    }
+
+    /// Sets the canister's balance (e.g. to bring it near its freezing limit).
+    pub fn set_cycles(&mut self, id: Principal, amount: u128) {
+        self.canister_mut(id).sys.cycles = amount;
+    }
+
     pub fn add_cycles(&mut self, id: Principal, amount: u128) {
         self.canister_mut(id).sys.cycles += amount;
     }
@@ -442,6 +459,9 @@ impl Executor {
         c.sys.certified_data.clear();
         c.sys.global_timer = 0;
         c.sys.version += 1;
+        // Responses to the deleted callbacks will find nothing to run; their prepayments return now.
+        let prepaid: u128 = c.callbacks.values().map(|cb| cb.prepaid).sum();
+        c.sys.cycles += prepaid;
         c.callbacks.clear();
         let contexts = std::mem::take(&mut c.call_contexts);
         for (_, cc) in contexts {
@@ -689,15 +709,19 @@ impl Executor {
         let Some((entry, is_query)) = self.canister(to).update_entry(&method) else {
             return fail(self, method_not_found(to, &method, "update"));
         };
-        if let Origin::Ingress(_) = origin {
-            let fee = costs::ingress_cost(method.len(), arg.len());
-            let c = self.canister_mut(to);
-            if c.sys.cycles < fee {
-                let r = Reject::new(ErrorCode::CanisterOutOfCycles, format!("Canister {to} is out of cycles"));
-                return fail(self, r);
-            }
-            c.sys.cycles -= fee;
+        // A frozen canister (balance at or below its freezing limit) accepts no message; ingress
+        // must also leave the induction fee above the limit.
+        let fee = match origin {
+            Origin::Ingress(_) => costs::ingress_cost(method.len(), arg.len()),
+            _ => 0,
+        };
+        let limit = self.freezing_limit(to);
+        let c = self.canister_mut(to);
+        if c.sys.cycles < fee + limit {
+            let r = Reject::new(ErrorCode::CanisterOutOfCycles, format!("Canister {to} is out of cycles: balance {}, freezing limit {limit}", c.sys.cycles));
+            return fail(self, r);
         }
+        c.sys.cycles -= fee;
         let cc_id = self.fresh_id();
         let ingress = match origin {
             Origin::Ingress(m) => Some(m),
@@ -743,6 +767,11 @@ impl Executor {
         let Some(cb) = c.callbacks.remove(&callback) else {
             return; // answered already (deadline expiry) or deleted
         };
+        let response_bytes = match &payload {
+            Payload::Reply(bytes) => bytes.len(),
+            Payload::Reject(_, message) => message.len(),
+        };
+        c.sys.cycles += cb.prepaid.saturating_sub(costs::XNET_BYTE_FEE * response_bytes as u128);
         let cc_id = cb.call_context;
         let Some(cc) = c.call_contexts.get_mut(&cc_id) else { return };
         cc.outstanding -= 1;
@@ -801,7 +830,7 @@ impl Executor {
             for call in msg.outgoing {
                 let CallBuilder { callee, method, arg, cycles, reply, reject, cleanup, timeout_seconds } = call;
                 let deadline = timeout_seconds.map_or(0, |s| now + s as u64 * 1_000_000_000);
-                requests.push((callee, method, arg, cycles, deadline, Callback { call_context: cc_id, reply, reject, cleanup, deadline, expired: false }));
+                requests.push((callee, method, arg, cycles, deadline, Callback { call_context: cc_id, reply, reject, cleanup, deadline, expired: false, prepaid: costs::response_prepayment() }));
             }
             let mut queued = Vec::new();
             for (callee, method, arg, cycles, deadline, cb) in requests {
@@ -944,6 +973,7 @@ impl Executor {
         let kind = msg.kind;
         let c = self.canisters.get_mut(&id).expect("canister");
         let rt = c.runtime.as_mut().expect("installed");
+        c.sys.freezing_limit = costs::freezing_limit(rt.heap_size() as u64 + c.sys.stable.size_bytes(), c.sys.freezing_threshold_seconds);
         let snap = rt.snapshot();
         let (cycles, certified, timer) = (c.sys.cycles, c.sys.certified_data.clone(), c.sys.global_timer);
         c.sys.stable.begin();

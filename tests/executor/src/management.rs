@@ -1,9 +1,10 @@
-//! The management canister (`aaaaa-aa`) methods that canisters call: `raw_rand` and
-//! `canister_status`. Anything else is rejected with a message naming the method.
+//! The management canister (`aaaaa-aa`) methods that canisters call: `raw_rand`,
+//! `canister_status` and `canister_info`. Anything else is rejected with a message naming the method.
 
 use crate::executor::Executor;
 use crate::types::{CanisterStatus, ErrorCode, Reject};
 use candid::{CandidType, Deserialize, Nat, Principal};
+use ic_management_canister_types::{CanisterInfoArgs, CanisterInfoResult};
 
 #[derive(CandidType, Deserialize)]
 struct CanisterIdRecord {
@@ -96,6 +97,25 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
             // `blob` and `vec nat8` are the same Candid type.
             Ok(candid::encode_one(bytes).expect("encode raw_rand"))
         }
+        // Spec: any canister may ask about any canister; users cannot (ingress is refused).
+        "canister_info" => {
+            // The executor keeps no canister history: `recent_changes` is empty, `total_num_changes` 0.
+            let (args,): (CanisterInfoArgs,) = candid::decode_args(arg).map_err(bad)?;
+            if ex.canister_opt(caller).is_none() {
+                return Err(Reject::new(ErrorCode::CanisterContractViolation, "canister_info can only be called by canisters".to_string()));
+            }
+            let id = args.canister_id;
+            let Some(c) = ex.canister_opt(id) else {
+                return Err(Reject::new(ErrorCode::CanisterNotFound, format!("Canister {id} not found")));
+            };
+            let result = CanisterInfoResult {
+                total_num_changes: 0,
+                recent_changes: Vec::new(),
+                module_hash: c.runtime.as_ref().map(|r| r.module.hash.to_vec()),
+                controllers: c.sys.controllers.clone(),
+            };
+            Ok(candid::encode_one(result).expect("encode canister_info"))
+        }
         "canister_status" => {
             let (rec,): (CanisterIdRecord,) = candid::decode_args(arg).map_err(bad)?;
             let id = rec.canister_id;
@@ -122,7 +142,7 @@ pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[
                     controllers: c.sys.controllers.clone(),
                     compute_allocation: n(0u8),
                     memory_allocation: n(0u8),
-                    freezing_threshold: n(2_592_000u32),
+                    freezing_threshold: n(c.sys.freezing_threshold_seconds),
                     reserved_cycles_limit: n(5_000_000_000_000u64),
                     log_visibility: LogVisibility::controllers,
                     log_memory_limit: n(0u8),

@@ -62,6 +62,11 @@ pub struct SystemState {
     /// Sorted by name, as `env_var_name` indices must be stable.
     pub env_vars: Vec<(String, String)>,
     pub logs: Vec<String>,
+    /// Freezing threshold in seconds (canister setting).
+    pub freezing_threshold_seconds: u64,
+    /// The frozen balance for the current message (set by the executor before each execution from
+    /// the canister's memory): calls and attached cycles may not take the balance below it.
+    pub freezing_limit: u128,
 }
 
 impl Default for SystemState {
@@ -77,6 +82,8 @@ impl Default for SystemState {
             status: None,
             env_vars: Vec::new(),
             logs: Vec::new(),
+            freezing_threshold_seconds: costs::DEFAULT_FREEZING_THRESHOLD_SECONDS,
+            freezing_limit: 0,
         }
     }
 }
@@ -398,9 +405,9 @@ fn define_ic0(d: &mut Defs<'_>) -> Result<()> {
         let v = c.data().sys.cycles;
         write_u128(&mut c, "canister_cycle_balance128", dst, v)
     })?;
-    // No freezing threshold or reserved cycles are modelled: liquid = balance.
+    // Liquid = what calls may spend: the balance above the freezing limit (no reserved cycles).
     d.f("canister_liquid_cycle_balance128", |mut c: C<'_>, dst: u32| -> Result<()> {
-        let v = c.data().sys.cycles;
+        let v = c.data().sys.cycles.saturating_sub(c.data().sys.freezing_limit);
         write_u128(&mut c, "canister_liquid_cycle_balance128", dst, v)
     })?;
 
@@ -497,8 +504,9 @@ fn define_ic0(d: &mut Defs<'_>) -> Result<()> {
             return violation("ic0.call_cycles_add128: no call under construction");
         }
         let amount = u128_of(hi, lo);
-        if amount > st.sys.cycles {
-            return violation(format!("ic0.call_cycles_add128: cannot add {amount} cycles, balance is {}", st.sys.cycles));
+        let liquid = st.sys.cycles.saturating_sub(st.sys.freezing_limit);
+        if amount > liquid {
+            return violation(format!("ic0.call_cycles_add128: cannot add {amount} cycles, liquid balance is {liquid}"));
         }
         st.sys.cycles -= amount;
         st.msg.call.as_mut().unwrap().cycles += amount;
@@ -507,10 +515,12 @@ fn define_ic0(d: &mut Defs<'_>) -> Result<()> {
     d.f("call_perform", |mut c: C<'_>| -> Result<u32> {
         let st = c.data_mut();
         let Some(call) = st.msg.call.take() else { return violation("ic0.call_perform: no call under construction") };
-        let cost = costs::call_cost(call.method.len() as u64, call.arg.len() as u64);
-        // Fails synchronously (SYS_TRANSIENT) when the fee cannot be paid or the queue is full;
-        // the attached cycles go back to the balance and no callback will run.
-        if st.sys.cycles < cost || st.msg.outgoing.len() >= 500 {
+        // The call fee is charged and the response's prepayment withheld now (refunded, less the
+        // response's cost, when it arrives). Fails synchronously (SYS_TRANSIENT) when that would
+        // take the balance below the freezing limit or the queue is full; the attached cycles go
+        // back to the balance and no callback will run.
+        let cost = costs::call_cost(call.method.len() as u64, call.arg.len() as u64) + costs::response_prepayment();
+        if st.sys.cycles < cost.saturating_add(st.sys.freezing_limit) || st.msg.outgoing.len() >= 500 {
             st.sys.cycles += call.cycles;
             return Ok(2);
         }

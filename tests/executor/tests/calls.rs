@@ -153,6 +153,43 @@ fn calls_cost_cycles() {
     assert!(spent > 260_000 + 2 * 5_000_000 && spent < 1_000_000_000, "spent {spent}");
 }
 
+#[test]
+fn a_call_withholds_the_response_prepayment_until_the_response_arrives() {
+    let (mut ex, ids) = setup(2);
+    let (a, b) = (ids[0], ids[1]);
+    let before = ex.cycle_balance(a);
+    let msg = ex.submit_update(a, CONTROLLER, "call_text", encode_args((b, "echo", "ping", false)).unwrap());
+    ex.step(); // a runs and makes the call; b has not answered yet
+    let in_flight = before - ex.cycle_balance(a);
+    assert!(in_flight > ic_executor::costs::response_prepayment(), "withheld {in_flight}");
+    assert!(ic_executor::costs::response_prepayment() > 7_000_000_000);
+    ex.run_until_idle();
+    assert!(ex.ingress_result(msg).unwrap().is_ok());
+    let spent = before - ex.cycle_balance(a);
+    assert!(spent < 1_000_000_000, "the prepayment came back, less the response's cost: spent {spent}");
+}
+
+#[test]
+fn a_frozen_canister_takes_no_messages_and_makes_no_calls() {
+    let (mut ex, ids) = setup(2);
+    let (a, b) = (ids[0], ids[1]);
+    let limit = ex.freezing_limit(a);
+    assert!(limit > 0, "a canister with memory has a freezing limit");
+    // Enough for the message itself, not for a call's prepayment above the limit.
+    ex.set_cycles(a, limit + 1_000_000_000);
+    assert!(call_text(&mut ex, a, b, "echo", false).is_err(), "the call would take the balance below the freezing limit");
+    let (liquid,): (u128,) = update(&mut ex, a, "liquid_balance", ());
+    assert!(liquid < 1_000_000_000, "liquid balance excludes the frozen reserve: {liquid}");
+    // At the limit: frozen, ingress refused.
+    ex.set_cycles(a, limit);
+    let r = ex.update(a, CONTROLLER, "echo", encode_args(("x",)).unwrap()).unwrap_err();
+    assert_eq!(r.error_code, Some(ic_executor::ErrorCode::CanisterOutOfCycles), "{r}");
+    // A threshold of 0 unfreezes it.
+    ex.set_freezing_threshold(a, 0);
+    assert_eq!(ex.freezing_limit(a), 0);
+    assert!(ex.update(a, CONTROLLER, "echo", encode_args(("x",)).unwrap()).is_ok());
+}
+
 #[derive(candid::CandidType, candid::Deserialize, Clone, Debug, PartialEq)]
 enum RunStatus {
     #[serde(rename = "running")]
@@ -182,4 +219,31 @@ fn canister_status_of_self_needs_self_as_controller() {
     assert_eq!(s.status, RunStatus::Running);
     assert_eq!(s.module_hash, ex.module_hash(a).map(|h| h.to_vec()));
     assert!(s.cycles > 90_000_000_000_000u64);
+}
+
+#[test]
+fn canister_info_tells_any_canister_the_controllers_and_module_hash() {
+    use ic_management_canister_types::{CanisterInfoArgs, CanisterInfoResult};
+    let (mut ex, ids) = setup(2);
+    let (a, b) = (ids[0], ids[1]);
+    let ask = |ex: &mut ic_executor::Executor, about: Principal| {
+        let arg = candid::encode_one(CanisterInfoArgs { canister_id: about, num_requested_changes: Some(5) }).unwrap();
+        let (r,): (Result<Vec<u8>, CallError>,) = update(ex, a, "call_raw", (Principal::management_canister(), "canister_info", arg));
+        r.map(|bytes| candid::decode_one::<CanisterInfoResult>(&bytes).unwrap())
+    };
+    // a is not b's controller, yet may ask (unlike canister_status)
+    let info = ask(&mut ex, b).unwrap();
+    assert_eq!(info.controllers, ex.controllers(b));
+    assert_eq!(info.module_hash, ex.module_hash(b).map(|h| h.to_vec()));
+    assert!(info.recent_changes.is_empty());
+    // an empty canister has no module hash
+    let empty = ex.create_canister(vec![CONTROLLER, a]);
+    let info = ask(&mut ex, empty).unwrap();
+    assert_eq!((info.module_hash, info.controllers), (None, vec![CONTROLLER, a]));
+    // an unknown id is rejected by the management canister
+    let unknown = Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0x99, 0, 1, 1]);
+    assert_eq!(ask(&mut ex, unknown).unwrap_err().code, 3, "DESTINATION_INVALID: canister not found");
+    // users cannot call it
+    let arg = candid::encode_one(CanisterInfoArgs { canister_id: b, num_requested_changes: None }).unwrap();
+    assert!(ex.update(Principal::management_canister(), CONTROLLER, "canister_info", arg).is_err());
 }
