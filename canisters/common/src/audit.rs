@@ -15,6 +15,21 @@ use sha2::{Digest, Sha256};
 /// Hash that precedes the first entry.
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
+/// Most entries one `verify_audit_log` call re-checks, so the query stays far inside the IC's
+/// 5B-instruction limit however long the log grows (about 60K instructions an entry, measured on
+/// the executor); a client continues from `start + checked`.
+pub const MAX_VERIFY_PER_CALL: u64 = 10_000;
+
+/// Most bytes of entries one audit page carries (each entry counted as its payload, kind and
+/// fixed fields), so a page stays well under the IC's 2 MiB reply limit whatever the payloads.
+pub const MAX_PAGE_BYTES: usize = 1024 * 1024;
+
+/// Bytes an entry adds to a page: payload, kind, actor, two hashes and a margin for the
+/// numbers and Candid framing.
+fn page_bytes(e: &StoredEntry) -> usize {
+    e.payload.len() + e.kind.len() + e.actor.as_slice().len() + 64 + 32
+}
+
 /// An entry as stored (the index is its position in the log).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 struct StoredEntry {
@@ -84,17 +99,30 @@ impl<M: Memory> AuditLog<M> {
     }
 
     /// A page of entries in index order.
+    /// Holds at most `limit` entries and at most [`MAX_PAGE_BYTES`] of them (always at least one
+    /// when `limit > 0` and `start` is inside the log), so a reader continues from the last
+    /// returned index + 1 and always advances.
     pub fn page(&self, request: &PageRequest) -> AuditPage {
         let (start, limit) = request.bounds();
         let end = start.saturating_add(limit as u64).min(self.len());
-        let entries = (start..end).map(|i| to_api(i, self.stored(i))).collect();
+        let mut entries = Vec::new();
+        let mut bytes = 0;
+        for i in start..end {
+            let stored = self.stored(i);
+            bytes += page_bytes(&stored);
+            if bytes > MAX_PAGE_BYTES && !entries.is_empty() {
+                break;
+            }
+            entries.push(to_api(i, stored));
+        }
         AuditPage { entries, total: self.len(), tip_hash: self.tip_hash().to_vec() }
     }
 
-    /// Re-verifies entries `start..start+count` (clamped to the log): each stored hash must equal
-    /// the recomputed one and link to the previous entry's stored hash.
+    /// Re-verifies entries `start..start+count` (clamped to the log and to
+    /// [`MAX_VERIFY_PER_CALL`]): each stored hash must equal the recomputed one and link to the
+    /// previous entry's stored hash. `Valid { checked }` says how many were checked.
     pub fn verify(&self, start: u64, count: u64) -> ChainCheck {
-        let end = start.saturating_add(count).min(self.len());
+        let end = start.saturating_add(count.min(MAX_VERIFY_PER_CALL)).min(self.len());
         let mut prev = if start == 0 || start >= self.len() { GENESIS_HASH } else { self.stored(start - 1).hash };
         for index in start..end {
             let entry = self.stored(index);
@@ -182,6 +210,39 @@ mod tests {
         assert_eq!(page.total, 7);
         assert_eq!(page.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![5, 6]);
         assert!(log.page(&PageRequest { start: Some(70), limit: None }).entries.is_empty());
+    }
+
+    #[test]
+    fn pages_are_bounded_by_bytes_and_always_advance() {
+        let mut log = AuditLog::init(VectorMemory::default(), VectorMemory::default());
+        let big = serde_bytes::ByteBuf::from(vec![7u8; 300_000]);
+        for i in 0..8u64 {
+            log.append(i, Principal::anonymous(), "big", &big);
+        }
+        let page = log.page(&PageRequest { start: None, limit: Some(500) });
+        assert_eq!(page.entries.len(), 3, "3 entries of ~300 KB fit in 1 MiB");
+        assert!(candid::encode_one(&page).unwrap().len() < 2 * 1024 * 1024 - 1024);
+        // Limit 0 returns nothing; a page always holds at least one entry otherwise.
+        assert!(log.page(&PageRequest { start: Some(0), limit: Some(0) }).entries.is_empty());
+        let mut at = 0;
+        while at < log.len() {
+            let page = log.page(&PageRequest { start: Some(at), limit: Some(2) });
+            assert!(!page.entries.is_empty() && page.entries.len() <= 2);
+            at = page.entries.last().unwrap().index + 1;
+        }
+    }
+
+    #[test]
+    fn verification_is_capped_per_call() {
+        let (log, _) = log_with(3);
+        assert_eq!(log.verify(0, u64::MAX), ChainCheck::Valid { checked: 3 });
+        assert_eq!(log.verify(u64::MAX, u64::MAX), ChainCheck::Valid { checked: 0 });
+        let mut log = AuditLog::init(VectorMemory::default(), VectorMemory::default());
+        for i in 0..MAX_VERIFY_PER_CALL + 5 {
+            log.append(i, Principal::anonymous(), "k", &i);
+        }
+        assert_eq!(log.verify(0, u64::MAX), ChainCheck::Valid { checked: MAX_VERIFY_PER_CALL });
+        assert_eq!(log.verify(MAX_VERIFY_PER_CALL, u64::MAX), ChainCheck::Valid { checked: 5 });
     }
 
     #[test]

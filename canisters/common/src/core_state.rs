@@ -37,6 +37,14 @@ versioned!(
     interfaces::burn_ledger::Config
 );
 
+/// The audit payload of an explicit reconfiguration: what was in force and what is now.
+#[derive(Serialize)]
+struct Reconfigured<'a, C> {
+    schema_from: u32,
+    before: &'a C,
+    after: &'a C,
+}
+
 pub struct CoreState<C: VersionedConfig, M: Memory> {
     config: StableCell<Cbor<Option<C>>, M>,
     audit: AuditLog<M>,
@@ -71,9 +79,12 @@ impl<C: VersionedConfig, M: Memory> CoreState<C, M> {
         Ok(())
     }
 
-    /// Upgrade: refuses a downgrade; applies a new argument if given, otherwise migrates the
-    /// stored config's schema version to `code_version`. Re-certifies the audit tip, since
-    /// certified data does not survive an upgrade.
+    /// Upgrade: refuses a downgrade; without an argument keeps the stored configuration (and
+    /// migrates its schema version to `code_version`), so governance changes stored since the
+    /// install (authorities, quorum) survive a redeploy. An argument is an explicit
+    /// reconfiguration: applied, and audited as `reconfigured` with the configuration before and
+    /// after; an argument equal to what is stored changes nothing. Re-certifies the audit tip,
+    /// since certified data does not survive an upgrade.
     pub fn upgrade<A>(
         &mut self,
         args: Option<A>,
@@ -86,7 +97,15 @@ impl<C: VersionedConfig, M: Memory> CoreState<C, M> {
         let from = stored.schema_version();
         check_schema(from, code_version)?;
         match args {
-            Some(args) => self.install(args, build, time_ns, actor, "reconfigured").map_err(|e| e.to_string())?,
+            Some(args) => {
+                let mut new = build(args).map_err(|e| e.to_string())?;
+                new.set_schema_version(code_version);
+                stored.set_schema_version(code_version);
+                if crate::cbor::encode(&new) != crate::cbor::encode(&stored) || from != code_version {
+                    self.config.set(Cbor(Some(new.clone())));
+                    self.audit(time_ns, actor, "reconfigured", &Reconfigured { schema_from: from, before: &stored, after: &new });
+                }
+            }
             None if from != code_version => {
                 stored.set_schema_version(code_version);
                 self.config.set(Cbor(Some(stored)));
@@ -170,5 +189,34 @@ mod tests {
         assert_eq!(s.config().n, 9);
         assert!(s.upgrade(Some(0), build(2), 2, 5, Principal::anonymous()).is_err());
         assert_eq!(s.config().n, 9);
+    }
+
+    #[test]
+    fn a_reconfiguration_is_audited_with_before_and_after_and_a_same_one_changes_nothing() {
+        let mem = VectorMemory::default();
+        let mut s = state(&mem);
+        s.install(5, build(1), 1, Principal::anonymous(), "installed").unwrap();
+        // A redeploy without an argument keeps the config and writes nothing.
+        s.upgrade(None, build(1), 1, 2, Principal::anonymous()).unwrap();
+        assert_eq!((s.config().n, s.audit_len()), (5, 1));
+        // The same argument again: nothing to audit.
+        s.upgrade(Some(5), build(1), 1, 3, Principal::anonymous()).unwrap();
+        assert_eq!(s.audit_len(), 1);
+        // A different one: applied and audited with what changed.
+        s.upgrade(Some(8), build(1), 1, 4, Principal::anonymous()).unwrap();
+        assert_eq!((s.config().n, s.audit_len()), (8, 2));
+        let entry = s.audit_page(&PageRequest { start: Some(1), limit: Some(1) }).entries.remove(0);
+        assert_eq!(entry.kind, "reconfigured");
+        let (schema_from, before, after): (u32, Cfg, Cfg) = {
+            #[derive(Deserialize)]
+            struct R {
+                schema_from: u32,
+                before: Cfg,
+                after: Cfg,
+            }
+            let r: R = ciborium::de::from_reader(entry.payload.as_slice()).unwrap();
+            (r.schema_from, r.before, r.after)
+        };
+        assert_eq!((schema_from, before.n, after.n), (1, 5, 8));
     }
 }

@@ -6,7 +6,7 @@
 //! table, so a hostile argument is refused for a few million instructions at most.
 //! A refused argument traps, as ic-cdk's own decoder does: the caller gets a reject, nothing changes.
 
-use candid::de::ArgumentDecoder;
+use candid::utils::ArgumentDecoder;
 use candid::utils::{decode_args_with_config, decode_one_with_config};
 use candid::{CandidType, DecoderConfig};
 use serde::de::DeserializeOwned;

@@ -40,13 +40,13 @@ macro_rules! suite_endpoints {
             storage::config()
         }
 
-        /// A page of the hash-chained audit log; anyone may read it and recompute the chain.
+        /// A page of the hash-chained audit log (at most `limit` entries and about 1 MiB); anyone may read it and recompute the chain.
         #[ic_cdk::query]
         fn audit_log(request: interfaces::audit::PageRequest) -> interfaces::audit::AuditPage {
             storage::with_core(|core| core.audit_page(&request))
         }
 
-        /// Re-verifies `count` audit entries from `start` against their stored hashes.
+        /// Re-verifies up to `count` audit entries from `start` (at most 10,000 per call) against their stored hashes; `Valid.checked` says how many, continue from `start + checked`.
         #[ic_cdk::query]
         fn verify_audit_log(start: u64, count: u64) -> interfaces::audit::ChainCheck {
             storage::with_core(|core| core.verify_audit(start, count))
