@@ -224,3 +224,25 @@ fn unimplemented_imports_link_and_trap_naming_themselves() {
     let r = ex.update(a, USER, "mint", vec![]).unwrap_err();
     assert!(r.message.contains("ic0.mint_cycles128 is not implemented"), "{}", r.message);
 }
+
+#[test]
+fn a_gzipped_module_installs_and_keeps_the_hash_of_the_bytes_given() {
+    use sha2::Digest;
+    use std::io::Write;
+    let wasm = fixture_wasm();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&wasm).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut ex = Executor::new();
+    let id = ex.create_canister(vec![CONTROLLER]);
+    ex.install(id, &gz, candid::encode_args(()).unwrap(), CONTROLLER).expect("gzipped install");
+    let hash: [u8; 32] = sha2::Sha256::digest(&gz).into();
+    assert_eq!(ex.module_hash(id), Some(hash));
+    let (n,): (u64,) = update(&mut ex, id, "inc", ());
+    assert_eq!(n, 1);
+    // Not a wasm inside: refused with a message.
+    let mut bad = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    bad.write_all(b"not wasm").unwrap();
+    let other = ex.create_canister(vec![CONTROLLER]);
+    assert!(ex.install(other, &bad.finish().unwrap(), candid::encode_args(()).unwrap(), CONTROLLER).is_err());
+}
