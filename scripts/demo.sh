@@ -51,7 +51,7 @@ command -v dfx >/dev/null || { echo "demo.sh: dfx is not installed" >&2; exit 1;
 if [[ $deploy == yes ]]; then
   mapfile -t authorities < <(demo --print-authorities)
   echo "==> deploying the suite with the rollout's ${#authorities[@]} authorities (scripts/deploy-local.sh)"
-  bash scripts/deploy-local.sh --network "$NETWORK" --quorum 2 "${authorities[@]}"
+  bash scripts/deploy-local.sh --network "$NETWORK" --quorum 2 --reconfigure "${authorities[@]}"
 fi
 echo "==> running the rollout on network '$NETWORK'"
 demo --replica --network "$NETWORK"

@@ -1,32 +1,38 @@
 #!/usr/bin/env bash
 # Deploys the Sovereign Cloud Suite to a running local dfx replica (`dfx start --background`),
 # wiring each canister's peers into its install argument, with the Pakistan defaults.
-# Idempotent: a second run upgrades the canisters (same arguments) instead of failing.
+# Idempotent: a second run upgrades the canisters and KEEPS their stored configuration (authorities
+# and quorum may have been changed by proposals since); --reconfigure re-applies the arguments, and
+# each canister audits that reconfiguration with the configuration before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
   cat <<USAGE
-usage: scripts/deploy-local.sh [--network NAME] [--quorum N] [AUTHORITY_PRINCIPAL ...]
+usage: scripts/deploy-local.sh [--network NAME] [--quorum N] [--reconfigure] [AUTHORITY_PRINCIPAL ...]
 
-Creates the four canisters (if needed), builds them, and installs or upgrades each with
-its peers' canister ids. Authorities = the current dfx identity plus any principals given.
+Creates the four canisters (if needed), builds them, and installs each with its peers'
+canister ids. Authorities = the current dfx identity plus any principals given. An installed
+canister is upgraded with its stored configuration kept, unless --reconfigure is given.
 Pakistan defaults: 1,500 license seats, registry quorum = majority of the authorities.
 Prints each canister's Candid UI link at the end.
   --network NAME   dfx network (default: local)
   --quorum N       registry approvals a proposal needs (default: majority of the authorities)
+  --reconfigure    on upgrade, replace the stored configuration with these arguments (audited)
   --help           this text
 USAGE
 }
 
 NETWORK=local
 QUORUM=""
+RECONFIGURE=0
 extra=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --help | -h) usage; exit 0 ;;
     --network) NETWORK="$2"; shift 2 ;;
     --quorum) QUORUM="$2"; shift 2 ;;
+    --reconfigure) RECONFIGURE=1; shift ;;
     *) extra+=("$1"); shift ;;
   esac
 done
@@ -48,10 +54,18 @@ issuer="$(id license_issuer)"
 messaging="$(id messaging)"
 ledger="$(id burn_ledger)"
 
+installed() { dfx canister info "$1" --network "$NETWORK" 2>/dev/null | grep -q 'Module hash: 0x'; }
+
 deploy() { # deploy NAME CANDID_ARGUMENT: installs, or upgrades an installed canister
-  echo "==> deploying $1"
-  # --upgrade-unchanged: a re-run re-applies the arguments even when the wasm is the same
-  dfx deploy "$1" --network "$NETWORK" --argument "$2" --upgrade-unchanged
+  local argument="$2"
+  if installed "$1" && [[ $RECONFIGURE -eq 0 ]]; then
+    echo "==> upgrading $1 (stored configuration kept; --reconfigure to replace it)"
+    argument="(null)"
+  else
+    echo "==> deploying $1"
+  fi
+  # --upgrade-unchanged: a re-run upgrades even when the wasm is the same
+  dfx deploy "$1" --network "$NETWORK" --argument "$argument" --upgrade-unchanged
 }
 
 deploy subnet_registry "(opt record {

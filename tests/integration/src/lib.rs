@@ -26,7 +26,7 @@ pub use dfx_env::{DfxCli, DfxCommand, DfxEnv, IDENTITY_PREFIX};
 pub use env::*;
 pub use executor_env::ExecutorEnv;
 pub use pocket_env::{pocket_or_skip, PocketIcEnv};
-pub use wasm::{fixture_wasm, wasm, workspace_root};
+pub use wasm::{fixture_wasm, release_dir, wasm, with_wasm_dir, workspace_root};
 
 pub use candid::{self, Principal};
 pub use ic_executor::{self, Fault, RejectCode};
