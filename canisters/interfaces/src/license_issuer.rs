@@ -22,6 +22,10 @@ pub struct InitArgs {
     pub idle_reclaim_days: Option<u32>,
     /// How often usage is reported to the burn ledger (default 1 hour).
     pub usage_report_interval_seconds: Option<u64>,
+    /// Other canisters of the suite (messaging, its index and shards, ...) that can never be
+    /// registered as an app (at most MAX_SUITE_CANISTERS). The issuer itself, the registry and
+    /// the burn ledger are refused without being listed.
+    pub other_suite_canisters: Option<Vec<Principal>>,
 }
 
 /// The configuration in force, as stored.
@@ -43,6 +47,9 @@ pub struct Config {
     pub idle_reclaim_days: u32,
     /// How often usage is reported to the burn ledger.
     pub usage_report_interval_seconds: u64,
+    /// Canisters of the suite besides the issuer, the registry and the burn ledger; never apps.
+    #[serde(default)]
+    pub other_suite_canisters: Vec<Principal>,
 }
 
 // ---- Limits on inputs (every string and list a caller sends is bounded). ----
@@ -57,10 +64,16 @@ pub const MAX_MANAGERS: u32 = 20;
 pub const MAX_APPS_PER_LICENSE: u32 = 100;
 /// Longest license term a policy may give, in days.
 pub const MAX_DURATION_DAYS: u32 = 3_650;
-/// Most policies, institutions and programs (each) the canister keeps.
+/// Most policies, institutions and programs (each) the canister keeps. The institution and
+/// program limits keep `licensing_report` (one line each) under the IC's 2 MiB reply limit.
 pub const MAX_POLICIES: u32 = 200;
-pub const MAX_INSTITUTIONS: u32 = 2_000;
-pub const MAX_PROGRAMS: u32 = 5_000;
+pub const MAX_INSTITUTIONS: u32 = 1_500;
+pub const MAX_PROGRAMS: u32 = 1_500;
+/// Most canisters `other_suite_canisters` may list.
+pub const MAX_SUITE_CANISTERS: u32 = 100;
+/// A page of a `list_*` query stops before its Candid encoding would pass this many bytes
+/// (besides the count limit `MAX_PAGE`), so every page stays far below the 2 MiB reply limit.
+pub const MAX_PAGE_BYTES: usize = 1 << 20;
 /// Largest seat quota of one program.
 pub const MAX_PROGRAM_QUOTA: u32 = 10_000_000;
 /// Window in which a builder counts as active in reports.
@@ -207,6 +220,11 @@ pub struct License {
     /// The principal the seat was offered to; only it may accept, and the license never moves
     /// to another principal (licenses are non-transferable).
     pub holder: Principal,
+    /// The status at the time of the call. Timed transitions take effect at their deadline,
+    /// whether or not the housekeeping timer has recorded them yet: an offer past its expiry
+    /// reads `Expired` (`OfferExpired`), a term past its end `Expired` (`TermEnded`), and an
+    /// active license without activity for `idle_reclaim_days` `Revoked` (`IdleReclaimed`),
+    /// whichever deadline came first; `ended_at_ns` is that deadline.
     pub status: LicenseStatus,
     /// Snapshot of the policy terms.
     pub terms: LicenseTerms,
@@ -240,12 +258,14 @@ pub struct LicenseQuery {
     pub page: PageRequest,
 }
 
+/// A page of a `list_*` query: at most `limit` items (default and cap MAX_PAGE), fewer if their
+/// encoding would pass MAX_PAGE_BYTES. `limit = 0` returns no items and no next page, only `total`.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct LicensePage {
     pub items: Vec<License>,
     /// Matching licenses in all.
     pub total: u64,
-    /// `start` of the next page, if there is one.
+    /// `start` of the next page, if there is one (always past `start` when set).
     pub next_start: Option<u64>,
 }
 
@@ -286,7 +306,9 @@ pub struct AppInput {
     pub license_id: u64,
     /// Display name (1 ..= MAX_NAME_LEN characters).
     pub name: String,
-    /// The app's canister id; a canister is registered at most once.
+    /// The app's canister id: a canister (not a user principal) that the caller controls, per
+    /// the management canister's `canister_info`, and not one of the suite's own canisters. A
+    /// canister is registered at most once.
     pub canister: Principal,
     /// The sovereign subnet it runs on; must be `Live` in the subnet registry.
     pub subnet_id: Principal,
@@ -304,9 +326,14 @@ pub struct App {
     pub institution_id: u64,
     pub holder: Principal,
     pub registered_at_ns: u64,
+    /// The module hash `canister_info` gave when the holder's control was checked (`None`: no
+    /// code installed then).
+    #[serde(default)]
+    pub module_hash: Option<Vec<u8>>,
 }
 
-/// An app slot reserved while its placement is being recorded (or whose outcome is unknown).
+/// An app registration in flight (its calls are awaited), or one whose registry call ended
+/// without a known outcome (kept until the holder retries).
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct PendingApp {
     pub input: AppInput,
@@ -315,6 +342,9 @@ pub struct PendingApp {
     /// True when the registry call ended without a known outcome; registering the same app
     /// again resumes it (recording a placement is idempotent in the registry).
     pub outcome_unknown: bool,
+    /// The module hash `canister_info` gave, once asked.
+    #[serde(default)]
+    pub module_hash: Option<Vec<u8>>,
 }
 
 /// Apps, optionally of one program or one license, in id order.
@@ -365,7 +395,7 @@ pub struct ProgramReport {
     pub seats: SeatCounts,
     /// offers_accepted / offers_made (0 when nothing was offered).
     pub activation_rate: f64,
-    /// Holders of active licenses in the program active in the last 30 days.
+    /// Active licenses of the program whose holder was active in the last 30 days.
     pub active_builders_30d: u64,
 }
 
@@ -397,6 +427,9 @@ pub struct SectorReport {
 }
 
 /// The licensing checkpoint: are the seats tied to real programs, and what did they produce?
+/// Figures are as of `generated_at_ns` (timed transitions included, see `License.status`). Every
+/// count of a sector, institution or program line is an exact integer, and the lines add up to
+/// `totals` (and `seats_in_use`, `apps_live`, `active_builders_30d`); rates are not summed.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
 pub struct LicensingReport {
     pub generated_at_ns: u64,
@@ -407,8 +440,11 @@ pub struct LicensingReport {
     pub activation_rate: f64,
     /// Apps registered with their placement recorded.
     pub apps_live: u64,
-    /// Distinct holders of active licenses active in the last 30 days.
+    /// Active licenses whose holder was active in the last 30 days. Counted per license, so
+    /// the program, institution and sector lines add up to it exactly.
     pub active_builders_30d: u64,
+    /// Distinct principals among those holders (one holder may build in several programs).
+    pub distinct_active_builders_30d: u64,
     pub by_sector: Vec<SectorReport>,
     pub by_institution: Vec<InstitutionReport>,
     pub by_program: Vec<ProgramReport>,
@@ -494,6 +530,20 @@ pub enum LicenseError {
     /// The registry call ended without a known outcome and the follow-up check failed too. The
     /// slot stays reserved; calling `register_app` again with the same input resumes it.
     PlacementOutcomeUnknown { canister: Principal, subnet_id: Principal },
+    /// An app must be a canister: `principal` is a user (self-authenticating), anonymous, the
+    /// management canister or otherwise not a canister id.
+    NotACanister { principal: Principal },
+    /// The canister belongs to the suite itself (the issuer, the registry, the burn ledger or
+    /// one of `other_suite_canisters`) and can never be a holder's app.
+    SuiteCanister { canister: Principal },
+    /// The management canister's `canister_info` does not list the caller among the canister's
+    /// controllers: only a canister the holder controls can be its app.
+    NotController { canister: Principal, caller: Principal },
+    /// The management canister's `canister_info` failed (for instance: no such canister).
+    CanisterInfoUnavailable { canister: Principal, reject_code: u32, message: String },
+    /// Renewing on the current policy would leave the license more apps (registered, pending
+    /// or in flight) than the new terms allow.
+    AppsExceedEntitlement { license_id: u64, apps: u32, max_apps: u32 },
 }
 
 // ---- Contract with peer canisters (burn_ledger). Extend, don't rename. ----

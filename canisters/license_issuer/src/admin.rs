@@ -135,7 +135,7 @@ pub fn create_program<M: Memory>(
     Ok(program)
 }
 
-/// Sets a program's quota; never below the seats it has in use.
+/// Sets a program's quota; never below the seats it has in use now.
 pub fn set_program_quota<M: Memory>(
     s: &mut LicenseState<M>,
     caller: Principal,
@@ -146,7 +146,8 @@ pub fn set_program_quota<M: Memory>(
     s.require_authority(caller)?;
     validate::range("seat_quota", quota.into(), 0, MAX_PROGRAM_QUOTA.into())?;
     let mut program = s.program(program_id)?;
-    let in_use = s.seats_of(program_id).in_use;
+    // Seats as they stand now: a lapsed license no longer holds one.
+    let in_use = s.seats_with(program_id, &s.due_lapses(now)).in_use;
     if u64::from(quota) < in_use {
         return Err(LicenseError::QuotaBelowSeatsInUse { program_id, quota, in_use });
     }

@@ -3,7 +3,7 @@
 use candid::Principal;
 use common::lifecycle::{check_range, usage_report_interval, validate_authorities};
 use interfaces::audit::ConfigError;
-use interfaces::license_issuer::{Config, InitArgs};
+use interfaces::license_issuer::{Config, InitArgs, MAX_SUITE_CANISTERS};
 
 /// Version of the stored schema this code reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -21,11 +21,17 @@ pub fn default_args(installer: Principal) -> InitArgs {
         offer_ttl_seconds: None,
         idle_reclaim_days: None,
         usage_report_interval_seconds: None,
+        other_suite_canisters: None,
     }
 }
 
 pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
     validate_authorities(&args.authorities)?;
+    let mut others = args.other_suite_canisters.unwrap_or_default();
+    check_range("other_suite_canisters", others.len() as u64, 0, MAX_SUITE_CANISTERS.into())?;
+    // A set: listing a canister twice means the same as once.
+    others.sort();
+    others.dedup();
     Ok(Config {
         schema_version: SCHEMA_VERSION,
         authorities: args.authorities,
@@ -35,6 +41,7 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
         offer_ttl_seconds: check_range("offer_ttl_seconds", args.offer_ttl_seconds.unwrap_or(14 * DAY), 60, 365 * DAY)?,
         idle_reclaim_days: check_range("idle_reclaim_days", args.idle_reclaim_days.unwrap_or(90).into(), 1, 3650)? as u32,
         usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
+        other_suite_canisters: others,
     })
 }
 

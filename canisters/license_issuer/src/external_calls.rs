@@ -1,9 +1,10 @@
 //! Every outgoing inter-canister call of `license_issuer`, typed with the callee's interface
 //! types; callee ids come from the configuration.
 
-use crate::registration::{CallFailure, Registry};
+use crate::registration::{CallFailure, CanisterFacts, Management, Registry};
 use candid::Principal;
 use ic_cdk::call::{Call, CallFailed, RejectCode};
+use ic_management_canister_types::{CanisterInfoArgs, CanisterInfoResult};
 use interfaces::subnet_registry::{Placement, RegistryError};
 
 /// The subnet registry at `config.subnet_registry`.
@@ -54,6 +55,23 @@ impl Registry for SubnetRegistry {
             .await
             .map_err(failure)?;
         reply.candid::<Option<Placement>>().map_err(undecodable)
+    }
+}
+
+/// The management canister (`aaaaa-aa`), asked about an app's controllers.
+pub struct ManagementCanister;
+
+impl Management for ManagementCanister {
+    /// `canister_info : (canister_info_args) -> (canister_info_result)`: any canister may ask.
+    async fn canister_info(&self, canister: Principal) -> Result<CanisterFacts, CallFailure> {
+        let args = CanisterInfoArgs { canister_id: canister, num_requested_changes: None };
+        let reply = Call::bounded_wait(Principal::management_canister(), "canister_info")
+            .with_arg(&args)
+            .change_timeout(TIMEOUT_SECONDS)
+            .await
+            .map_err(failure)?;
+        let info: CanisterInfoResult = reply.candid().map_err(undecodable)?;
+        Ok(CanisterFacts { controllers: info.controllers, module_hash: info.module_hash })
     }
 }
 

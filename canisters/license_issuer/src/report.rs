@@ -1,7 +1,9 @@
-//! Read-only views: paged lists and the licensing checkpoint report.
+//! Read-only views: paged lists and the licensing checkpoint report, all as of the time asked
+//! (timed transitions included, see `lapse.rs`).
 
-use crate::licenses::DAY_NS;
+use crate::lapse::{count_lapse, effective, Lapse, DAY_NS};
 use crate::state::{page_of, LicenseState};
+use candid::Principal;
 use ic_stable_structures::Memory;
 use interfaces::audit::PageRequest;
 use interfaces::license_issuer::*;
@@ -23,8 +25,10 @@ pub fn list_programs<M: Memory>(s: &LicenseState<M>, q: &ProgramQuery) -> Progra
     ProgramPage { items, total, next_start }
 }
 
-pub fn list_licenses<M: Memory>(s: &LicenseState<M>, q: &LicenseQuery) -> LicensePage {
-    let matching = s.licenses.values().map(|c| c.0).filter(|l| {
+/// Licenses as they stand at `now`, filtered (by their status at `now`).
+pub fn list_licenses<M: Memory>(s: &LicenseState<M>, q: &LicenseQuery, now: u64) -> LicensePage {
+    let idle_days = s.idle_days();
+    let matching = s.licenses.values().map(|c| effective(c.0, idle_days, now)).filter(|l| {
         q.program_id.is_none_or(|p| l.program_id == p)
             && q.holder.is_none_or(|h| l.holder == h)
             && q.status.is_none_or(|st| l.status == st)
@@ -64,87 +68,113 @@ fn add(into: &mut SeatCounts, s: &SeatCounts) {
     into.apps += s.apps;
 }
 
-/// The licensing checkpoint at `now`: seats by sector, institution and program, activation
-/// rates, apps, and builders (holders of active licenses) active in the last 30 days.
-pub fn licensing_report<M: Memory>(s: &LicenseState<M>, now: u64) -> LicensingReport {
-    let config = s.config();
-    // Builders: active licenses whose last activity is within the window.
+/// Active licenses (as of `now`) whose holder was active since the window began, by program,
+/// and their distinct holders.
+fn active_builders<M: Memory>(s: &LicenseState<M>, now: u64) -> (BTreeMap<u64, u64>, BTreeSet<Principal>) {
     let since = now.saturating_sub(ACTIVE_BUILDER_WINDOW_DAYS * DAY_NS);
-    let mut builders_by_program: BTreeMap<u64, BTreeSet<candid::Principal>> = BTreeMap::new();
+    let idle_days = s.idle_days();
+    let mut by_program = BTreeMap::new();
+    let mut holders = BTreeSet::new();
     for (_, license_id) in s.activity.keys_range((since, 0)..) {
-        if let Ok(l) = s.license(license_id) {
-            builders_by_program.entry(l.program_id).or_default().insert(l.holder);
+        let Ok(l) = s.license(license_id) else { continue };
+        if effective(l.clone(), idle_days, now).status == LicenseStatus::Active {
+            *by_program.entry(l.program_id).or_insert(0) += 1;
+            holders.insert(l.holder);
         }
     }
-    let builders_in = |programs: &[u64]| -> u64 {
-        let mut all = BTreeSet::new();
-        for p in programs {
-            if let Some(b) = builders_by_program.get(p) {
-                all.extend(b.iter().copied());
-            }
-        }
-        all.len() as u64
-    };
+    (by_program, holders)
+}
 
+/// One line's figures: seats, activation rate and active builders.
+#[derive(Default, Clone)]
+struct Line {
+    seats: SeatCounts,
+    builders: u64,
+}
+
+impl Line {
+    fn add(&mut self, other: &Line) {
+        add(&mut self.seats, &other.seats);
+        self.builders += other.builders;
+    }
+}
+
+/// The licensing checkpoint at `now`: seats by sector, institution and program, activation
+/// rates, apps, and builders active in the last 30 days. Every line is computed from the
+/// program lines below it, so the breakdowns add up to the totals exactly.
+pub fn licensing_report<M: Memory>(s: &LicenseState<M>, now: u64) -> LicensingReport {
+    let config = s.config();
+    let lapses = s.due_lapses(now);
+    let mut lapses_by_program: BTreeMap<u64, Vec<&Lapse>> = BTreeMap::new();
+    for l in &lapses {
+        lapses_by_program.entry(l.0.program_id).or_default().push(l);
+    }
+    let (builders, holders) = active_builders(s, now);
     let institutions: BTreeMap<u64, Institution> = s.institutions.iter().map(|e| (*e.key(), e.value().0)).collect();
+
     let mut by_program = Vec::new();
-    let mut programs_of: BTreeMap<u64, Vec<(u64, u32, SeatCounts)>> = BTreeMap::new();
+    let mut per_institution: BTreeMap<u64, (u64, u64, Line)> = BTreeMap::new(); // programs, quota, line
     for program in s.programs.values().map(|c| c.0) {
-        let seats = s.seats_of(program.id);
+        let mut seats = s.seats_of(program.id);
+        lapses_by_program.get(&program.id).into_iter().flatten().for_each(|l| count_lapse(&mut seats, l));
+        let line = Line { seats, builders: builders.get(&program.id).copied().unwrap_or(0) };
         let sector = institutions.get(&program.institution_id).map(|i| i.sector).unwrap_or(Sector::Other);
-        programs_of.entry(program.institution_id).or_default().push((program.id, program.seat_quota, seats.clone()));
+        let inst = per_institution.entry(program.institution_id).or_default();
+        inst.0 += 1;
+        inst.1 += u64::from(program.seat_quota);
+        inst.2.add(&line);
         by_program.push(ProgramReport {
             program_id: program.id,
             name: program.name,
             institution_id: program.institution_id,
             sector,
             seat_quota: program.seat_quota,
-            activation_rate: rate(&seats),
-            active_builders_30d: builders_in(&[program.id]),
-            seats,
+            activation_rate: rate(&line.seats),
+            active_builders_30d: line.builders,
+            seats: line.seats,
         });
     }
 
     let mut by_institution = Vec::new();
-    let mut sectors: BTreeMap<Sector, (u64, Vec<u64>, u64, SeatCounts)> = BTreeMap::new();
+    let mut sectors: BTreeMap<Sector, (u64, u64, u64, Line)> = BTreeMap::new(); // institutions, programs, quota, line
+    let mut all = Line::default();
     for institution in institutions.values() {
-        let programs = programs_of.get(&institution.id).cloned().unwrap_or_default();
-        let ids: Vec<u64> = programs.iter().map(|p| p.0).collect();
-        let quota: u64 = programs.iter().map(|p| u64::from(p.1)).sum();
-        let mut seats = SeatCounts::default();
-        programs.iter().for_each(|p| add(&mut seats, &p.2));
+        let (programs, quota, line) = per_institution.remove(&institution.id).unwrap_or_default();
         let sector = sectors.entry(institution.sector).or_default();
         sector.0 += 1;
-        sector.1.extend(&ids);
+        sector.1 += programs;
         sector.2 += quota;
-        add(&mut sector.3, &seats);
+        sector.3.add(&line);
+        all.add(&line);
         by_institution.push(InstitutionReport {
             institution_id: institution.id,
             name: institution.name.clone(),
             sector: institution.sector,
             verified: institution.verified,
-            programs: ids.len() as u64,
+            programs,
             seat_quota: quota,
-            activation_rate: rate(&seats),
-            active_builders_30d: builders_in(&ids),
-            seats,
+            activation_rate: rate(&line.seats),
+            active_builders_30d: line.builders,
+            seats: line.seats,
         });
     }
     let by_sector = sectors
         .into_iter()
-        .map(|(sector, (institutions, ids, seat_quota, seats))| SectorReport {
+        .map(|(sector, (institutions, programs, seat_quota, line))| SectorReport {
             sector,
             institutions,
-            programs: ids.len() as u64,
+            programs,
             seat_quota,
-            activation_rate: rate(&seats),
-            active_builders_30d: builders_in(&ids),
-            seats,
+            activation_rate: rate(&line.seats),
+            active_builders_30d: line.builders,
+            seats: line.seats,
         })
         .collect();
 
-    let totals = s.totals();
-    let all_programs: Vec<u64> = builders_by_program.keys().copied().collect();
+    // The totals are the sum of the lines, so they add up by construction; the global counters
+    // (moved by the same lapses) must agree, which the unit and property tests check.
+    let totals = all.seats;
+    debug_assert_eq!(s.totals_with(&lapses), totals);
     LicensingReport {
         generated_at_ns: now,
         global_seat_cap: config.global_seat_cap,
@@ -152,7 +182,8 @@ pub fn licensing_report<M: Memory>(s: &LicenseState<M>, now: u64) -> LicensingRe
         seats_available: u64::from(config.global_seat_cap).saturating_sub(totals.in_use),
         activation_rate: rate(&totals),
         apps_live: s.apps.len(),
-        active_builders_30d: builders_in(&all_programs),
+        active_builders_30d: all.builders,
+        distinct_active_builders_30d: holders.len() as u64,
         by_sector,
         by_institution,
         by_program,
@@ -164,7 +195,8 @@ pub fn licensing_report<M: Memory>(s: &LicenseState<M>, now: u64) -> LicensingRe
 mod tests {
     use super::*;
     use crate::apps;
-    use crate::licenses::{self, DAY_NS};
+    use crate::state::page_of;
+    use crate::licenses;
     use crate::state::test_support::*;
 
     #[test]
@@ -203,9 +235,10 @@ mod tests {
         )
         .unwrap();
         let app_license = accepted[3].clone();
-        let input = AppInput { license_id: app_license.id, name: "portal".into(), canister: p(70), subnet_id: p(200) };
-        apps::reserve_app(&mut s, app_license.holder, 4, &input).unwrap();
-        apps::commit_app(&mut s, 5, p(70)).unwrap();
+        let input = AppInput { license_id: app_license.id, name: "portal".into(), canister: canister(70), subnet_id: p(200) };
+        assert_eq!(apps::check_registration(&s, app_license.holder, 4, p(8), &input), Ok(apps::Start::New));
+        let reg = PendingApp { input, holder: app_license.holder, started_at_ns: 4, outcome_unknown: false, module_hash: None };
+        apps::commit_app(&mut s, 5, &reg).unwrap();
 
         let r = licensing_report(&s, 10 * DAY_NS);
         assert_eq!(r.global_seat_cap, 20);
@@ -217,6 +250,7 @@ mod tests {
         assert!((r.activation_rate - 9.0 / 14.0).abs() < 1e-9);
         assert_eq!(r.apps_live, 1);
         assert_eq!(r.active_builders_30d, 7, "holders of active licenses, all active within 30 days");
+        assert_eq!(r.distinct_active_builders_30d, 7);
 
         let sum = |f: fn(&SeatCounts) -> u64, v: &[SeatCounts]| v.iter().map(f).sum::<u64>();
         let programs: Vec<SeatCounts> = r.by_program.iter().map(|x| x.seats.clone()).collect();
@@ -227,6 +261,7 @@ mod tests {
             assert_eq!(sum(|c| c.active, list), r.totals.active);
             assert_eq!(sum(|c| c.apps, list), r.apps_live);
         }
+        assert_eq!(r.totals, s.totals(), "the lines' sum equals the global counters");
         let education = r.by_sector.iter().find(|x| x.sector == Sector::Education).unwrap();
         assert_eq!((education.institutions, education.programs, education.seat_quota), (2, 2, 10));
         assert_eq!((education.seats.offers_made, education.seats.active), (6, 3));
@@ -245,12 +280,95 @@ mod tests {
             licenses::offer_license(&mut s, p(MANAGER), 1, progs[(h % 2) as usize], p(100 + h)).unwrap();
         }
         let q = LicenseQuery { program_id: Some(progs[0]), page: PageRequest { start: None, limit: Some(2) }, ..Default::default() };
-        let page = list_licenses(&s, &q);
+        let page = list_licenses(&s, &q, 1);
         assert_eq!((page.items.len(), page.total, page.next_start), (2, 3, Some(2)));
         let q = LicenseQuery { page: PageRequest { start: Some(2), limit: Some(2) }, ..q };
-        assert_eq!(list_licenses(&s, &q).items.len(), 1);
+        assert_eq!(list_licenses(&s, &q, 1).items.len(), 1);
         let mine = LicenseQuery { holder: Some(p(101)), ..Default::default() };
-        assert_eq!(list_licenses(&s, &mine).items[0].program_id, progs[1]);
+        assert_eq!(list_licenses(&s, &mine, 1).items[0].program_id, progs[1]);
         assert_eq!(list_programs(&s, &ProgramQuery::default()).total, 2);
+    }
+
+    #[test]
+    fn a_zero_limit_returns_the_count_and_never_a_next_page() {
+        let mut s = state_with_cap(20);
+        let progs = with_programs(&mut s, &[(Sector::Government, 5)]);
+        for h in 0..3u8 {
+            licenses::offer_license(&mut s, p(MANAGER), 1, progs[0], p(100 + h)).unwrap();
+        }
+        for start in [None, Some(0), Some(1), Some(2), Some(3), Some(u64::MAX)] {
+            let page = PageRequest { start, limit: Some(0) };
+            let q = LicenseQuery { page: page.clone(), ..Default::default() };
+            let l = list_licenses(&s, &q, 1);
+            assert_eq!((l.items.len(), l.total, l.next_start), (0, 3, None), "{start:?}");
+            let pol = list_policies(&s, &page);
+            assert_eq!((pol.items.len(), pol.next_start), (0, None));
+            let inst = list_institutions(&s, &page);
+            assert_eq!((inst.items.len(), inst.next_start), (0, None));
+            let prog = list_programs(&s, &ProgramQuery { institution_id: None, page: page.clone() });
+            assert_eq!((prog.items.len(), prog.next_start), (0, None));
+            let apps = list_apps(&s, &AppQuery { page, ..Default::default() });
+            assert_eq!((apps.items.len(), apps.next_start), (0, None));
+        }
+        // Paging with limit 1 visits every item once and always advances.
+        let (mut start, mut seen) = (Some(0), vec![]);
+        while let Some(at) = start {
+            let q = LicenseQuery { page: PageRequest { start: Some(at), limit: Some(1) }, ..Default::default() };
+            let page = list_licenses(&s, &q, 1);
+            assert!(page.next_start.is_none_or(|n| n > at));
+            seen.extend(page.items.iter().map(|l| l.id));
+            start = page.next_start;
+        }
+        assert_eq!(seen, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn pages_stop_before_their_byte_bound_and_still_advance() {
+        let items: Vec<String> = (0..20).map(|i| format!("{i}{}", "x".repeat(MAX_PAGE_BYTES / 8))).collect();
+        let (page, total, next) = page_of(items.clone().into_iter(), &PageRequest::default());
+        let bytes: usize = page.iter().map(crate::state::encoded_len).sum();
+        assert_eq!(total, 20);
+        assert!(page.len() < 8 && bytes <= MAX_PAGE_BYTES, "{} items, {bytes} bytes", page.len());
+        assert_eq!(next, Some(page.len() as u64));
+        // A single item over the bound still comes alone, so paging never stalls.
+        let huge = vec!["y".repeat(MAX_PAGE_BYTES + 1), "z".into()];
+        let (page, _, next) = page_of(huge.into_iter(), &PageRequest::default());
+        assert_eq!((page.len(), next), (1, Some(1)));
+    }
+
+    #[test]
+    fn the_report_counts_lapsed_licenses_as_ended_before_the_timer_runs() {
+        let mut s = fresh(|a| {
+            a.global_seat_cap = 10;
+            a.idle_reclaim_days = Some(5);
+            a.offer_ttl_seconds = Some(3 * 24 * 3600);
+        });
+        let progs = with_programs(&mut s, &[(Sector::Government, 5), (Sector::Education, 5)]);
+        let m = p(MANAGER);
+        let offered = licenses::offer_license(&mut s, m, 1, progs[0], p(100)).unwrap();
+        let idle = licenses::offer_license(&mut s, m, 1, progs[0], p(101)).unwrap();
+        licenses::accept_license(&mut s, p(101), 2, idle.id).unwrap();
+        // One holder active in both programs.
+        for prog in &progs {
+            let l = licenses::offer_license(&mut s, m, 1, *prog, p(102)).unwrap();
+            licenses::accept_license(&mut s, p(102), 2, l.id).unwrap();
+        }
+        let busy: Vec<u64> = s.licenses.values().map(|c| c.0).filter(|l| l.holder == p(102)).map(|l| l.id).collect();
+        for id in busy {
+            licenses::record_activity(&mut s, p(102), 4 * DAY_NS, id).unwrap();
+        }
+        let now = 2 + 5 * DAY_NS;
+        assert!(now > offered.offer_expires_at_ns);
+        let r = licensing_report(&s, now);
+        assert_eq!((r.totals.offered, r.totals.active, r.totals.expired, r.totals.revoked), (0, 2, 1, 1));
+        assert_eq!((r.totals.idle_reclaimed, r.seats_in_use, r.seats_available), (1, 2, 8));
+        assert_eq!((r.active_builders_30d, r.distinct_active_builders_30d), (2, 1), "per license; one principal");
+        let lines: u64 = r.by_program.iter().map(|l| l.active_builders_30d).sum();
+        assert_eq!(lines, r.active_builders_30d);
+        // The timer records exactly what the report already showed.
+        licenses::housekeeping(&mut s, now, p(99), 100);
+        let mut after = licensing_report(&s, now);
+        after.generated_at_ns = r.generated_at_ns;
+        assert_eq!(after, r);
     }
 }

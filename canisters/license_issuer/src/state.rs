@@ -6,15 +6,18 @@
 //! in use (offered + active + suspended) are therefore always the sum of the live licenses, and
 //! the checks in `licenses.rs` keep them within the program quota and the global cap.
 
+use crate::lapse::{move_count, slot};
 use common::cbor::Cbor;
 use common::core_state::CoreState;
-use candid::Principal;
+use candid::{CandidType, Principal};
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use interfaces::audit::PageRequest;
 use interfaces::license_issuer::{
     App, Config, Institution, License, LicenseError, LicenseStatus, PendingApp, Policy, Program, SeatCounts,
+    MAX_PAGE_BYTES,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Id counters and global totals, in one stable cell.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -74,8 +77,12 @@ pub struct LicenseState<M: Memory> {
     pub apps: StableBTreeMap<u64, Cbor<App>, M>,
     /// Canister → app id: a canister is registered at most once.
     pub app_by_canister: StableBTreeMap<Principal, u64, M>,
-    /// Canister → slot reserved while its placement is recorded.
+    /// Canister → slot of a registration whose registry call ended without a known outcome.
     pub pending_apps: StableBTreeMap<Principal, Cbor<PendingApp>, M>,
+    /// Canister → registration in flight (awaiting `canister_info` or the registry). Heap only:
+    /// a refused registration leaves stable memory untouched, and a canister is stopped (so
+    /// no call is in flight) before it is upgraded.
+    pub in_flight: BTreeMap<Principal, PendingApp>,
 }
 
 impl<M: Memory> LicenseState<M> {
@@ -95,6 +102,7 @@ impl<M: Memory> LicenseState<M> {
             apps: StableBTreeMap::init(m.apps),
             app_by_canister: StableBTreeMap::init(m.app_by_canister),
             pending_apps: StableBTreeMap::init(m.pending_apps),
+            in_flight: BTreeMap::new(),
         }
     }
 
@@ -218,16 +226,7 @@ impl<M: Memory> LicenseState<M> {
         self.index(after);
         let (from, to) = (before.status, after.status);
         if from != to {
-            self.count(after.program_id, |s| {
-                *slot(s, from) -= 1;
-                if from.holds_seat() {
-                    s.in_use -= 1;
-                }
-                *slot(s, to) += 1;
-                if to.holds_seat() {
-                    s.in_use += 1;
-                }
-            });
+            self.count(after.program_id, |s| move_count(s, from, to));
         }
         self.licenses.insert(after.id, Cbor(after.clone()));
     }
@@ -253,7 +252,9 @@ impl<M: Memory> LicenseState<M> {
     }
 
     fn unindex(&mut self, l: &License) {
-        if l.status.holds_seat() {
+        // A lapsed license may still be stored as holding a seat after a new offer to its
+        // holder took the (holder, program) entry: remove the entry only if it is this one's.
+        if l.status.holds_seat() && self.live_by_holder.get(&(l.holder, l.program_id)) == Some(l.id) {
             self.live_by_holder.remove(&(l.holder, l.program_id));
         }
         self.offer_deadlines.remove(&(l.offer_expires_at_ns, l.id));
@@ -273,30 +274,37 @@ pub fn require_signed(caller: Principal) -> Result<(), LicenseError> {
     }
 }
 
-fn slot(s: &mut SeatCounts, status: LicenseStatus) -> &mut u64 {
-    match status {
-        LicenseStatus::Offered => &mut s.offered,
-        LicenseStatus::Active => &mut s.active,
-        LicenseStatus::Suspended => &mut s.suspended,
-        LicenseStatus::Revoked => &mut s.revoked,
-        LicenseStatus::Expired => &mut s.expired,
-    }
-}
-
-/// One page of `items` (already filtered, in order): `(page, total, next_start)`.
-pub fn page_of<T>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+/// One page of `items` (already filtered, in order): `(page, total, next_start)`. At most
+/// `limit` items (capped at MAX_PAGE), and fewer when their Candid encodings would pass
+/// `MAX_PAGE_BYTES` (each item is measured alone, type table included: an overestimate). A page
+/// holds at least one item when any is left, so `next_start`, when set, is always past `start`.
+/// `limit = 0` asks for the count only: no items and no next page.
+pub fn page_of<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
     let (start, limit) = request.bounds();
     let mut total = 0u64;
     let mut page = Vec::new();
+    let mut bytes = 0usize;
+    let mut full = limit == 0;
     for item in items {
-        if total >= start && page.len() < limit {
-            page.push(item);
+        if total >= start && !full {
+            let size = encoded_len(&item);
+            if page.len() < limit && (page.is_empty() || bytes.saturating_add(size) <= MAX_PAGE_BYTES) {
+                bytes = bytes.saturating_add(size);
+                page.push(item);
+            } else {
+                full = true;
+            }
         }
         total += 1;
     }
     let end = start.saturating_add(page.len() as u64);
-    let next = if end < total { Some(end) } else { None };
+    let next = if limit > 0 && end < total { Some(end) } else { None };
     (page, total, next)
+}
+
+/// Bytes of `value`'s Candid encoding on its own.
+pub fn encoded_len<T: CandidType>(value: &T) -> usize {
+    candid::encode_one(value).map_or(usize::MAX, |b| b.len())
 }
 
 #[cfg(test)]
@@ -308,6 +316,10 @@ pub mod test_support {
 
     pub fn p(n: u8) -> Principal {
         Principal::from_slice(&[n; 29])
+    }
+    /// A canister id (10 bytes ending in 0x01), distinct per `n`.
+    pub fn canister(n: u8) -> Principal {
+        Principal::from_slice(&[0, 0, 0, 0, 0, 0x10, n, 0, 1, 1])
     }
     pub const AUTHORITY: u8 = 1;
 

@@ -4,7 +4,7 @@
 
 use crate::actors::actor;
 use crate::call::{query1, update1};
-use crate::env::Env;
+use crate::env::{Env, TEST_CONTROLLER};
 use crate::wasm::wasm;
 use candid::{encode_one, Principal};
 use interfaces::license_issuer as li;
@@ -41,6 +41,7 @@ pub fn issuer_args(cap: u32, registry: Principal) -> li::InitArgs {
         offer_ttl_seconds: None,
         idle_reclaim_days: None,
         usage_report_interval_seconds: None,
+        other_suite_canisters: None,
     }
 }
 
@@ -144,15 +145,53 @@ pub fn pakistan_app_count() -> usize {
     PAKISTAN_PLAN.iter().map(|p| usize::from(p.5) * usize::from(p.6)).sum()
 }
 
-/// Stand-in app canister ids for scenarios whose apps never run code.
-pub fn placeholder_apps() -> Vec<Principal> {
-    (1..=pakistan_app_count() as u16).map(|n| principal(0x30, n)).collect()
+/// Empty canisters for scenarios whose apps never run code (`pakistan_licenses` hands each to
+/// its holder).
+pub fn empty_app_canisters(env: &mut dyn Env, count: usize) -> Vec<Principal> {
+    (0..count).map(|_| env.create_canister()).collect()
+}
+
+/// `update_settings` of the management canister, with only the controllers set.
+#[derive(candid::CandidType)]
+struct UpdateSettings {
+    canister_id: Principal,
+    settings: ControllersOnly,
+}
+
+#[derive(candid::CandidType)]
+struct ControllersOnly {
+    controllers: Option<Vec<Principal>>,
+}
+
+/// Adds `holder` to the controllers of `canister` (created by the test controller), as a builder
+/// who deploys their own app controls it: the issuer registers only canisters whose
+/// `canister_info` lists the holder as a controller.
+pub fn hand_to_holder(env: &mut dyn Env, canister: Principal, holder: Principal) {
+    if let Some(ex) = env.executor() {
+        let mut controllers = ex.controllers(canister);
+        if !controllers.contains(&holder) {
+            controllers.push(holder);
+            ex.set_controllers(canister, controllers);
+        }
+        return;
+    }
+    let arg = UpdateSettings { canister_id: canister, settings: ControllersOnly { controllers: Some(vec![TEST_CONTROLLER, holder]) } };
+    let backend = env.backend();
+    env.update_raw(Principal::management_canister(), TEST_CONTROLLER, "update_settings", candid::encode_one(arg).unwrap())
+        .unwrap_or_else(|r| panic!("[{backend}] making {holder} a controller of {canister}: {r}"));
+}
+
+/// A new empty canister controlled by `holder` (and the test controller).
+pub fn holder_canister(env: &mut dyn Env, holder: Principal) -> Principal {
+    let canister = env.create_canister();
+    hand_to_holder(env, canister, holder);
+    canister
 }
 
 /// The Pakistan allocation on `issuer`: a government, two education and a startup institution
 /// with programs and quotas, offers to builders, most of them accepted, and the apps
-/// `app_canisters` (one each, in order; [`pakistan_app_count`] of them) registered on
-/// `subnet_id` (which must be `Live` in the issuer's registry).
+/// `app_canisters` (one each, in order; [`pakistan_app_count`] of them) handed to their holders
+/// and registered on `subnet_id` (which must be `Live` in the issuer's registry).
 pub fn pakistan_licenses(env: &mut dyn Env, issuer: Principal, subnet_id: Principal, app_canisters: &[Principal]) -> PakistanLicenses {
     assert_eq!(app_canisters.len(), pakistan_app_count(), "one canister per app of the plan");
     let policy = create_policy(env, issuer, "Caffeine AI builder, 1 year", 365, 3);
@@ -180,12 +219,9 @@ pub fn pakistan_licenses(env: &mut dyn Env, issuer: Principal, subnet_id: Princi
             if i < accepts {
                 let active = accept(env, issuer, holder, license.id).expect("accept");
                 for a in 0..apps_each {
-                    let input = li::AppInput {
-                        license_id: active.id,
-                        name: format!("{program_name} app {a}"),
-                        canister: *next_app.next().expect("counted by pakistan_app_count"),
-                        subnet_id,
-                    };
+                    let canister = *next_app.next().expect("counted by pakistan_app_count");
+                    hand_to_holder(env, canister, holder);
+                    let input = li::AppInput { license_id: active.id, name: format!("{program_name} app {a}"), canister, subnet_id };
                     outcome.apps.push(register_app(env, issuer, holder, input).expect("register_app"));
                 }
                 outcome.accepted.push(active);
