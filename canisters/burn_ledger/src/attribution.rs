@@ -9,12 +9,16 @@
 
 use crate::ledger::{Cached, Ledger};
 use crate::reports::attributed_scopes;
-use crate::buckets::Sums;
 use candid::Principal;
 use common::cbor::Cbor;
 use ic_stable_structures::Memory;
 use interfaces::burn_ledger::{Attribution, Scope};
 use interfaces::license_issuer::AppOwner;
+
+/// Hourly parts one call moves out of `Unattributed` at most (each part is one bucket removed
+/// from and two added to, plus its day): keeps a timer run or a report far below the
+/// instruction limit even when every pending burn covers 31 days (745 hours).
+pub const HOURS_MOVED_PER_CALL: usize = 4_000;
 
 /// Which lookups a canister still needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,29 +77,31 @@ impl<M: Memory> Ledger<M> {
         Some(Attribution { subnet_id, owner, attributed_at_ns: now_ns })
     }
 
-    /// Attributes up to `limit` pending burns of `canister` from the caches. Returns how many.
+    /// Attributes up to `limit` pending burns of `canister` from the caches, stopping once
+    /// [`HOURS_MOVED_PER_CALL`] hourly parts were moved (so at most that plus one burn's 745).
+    /// Returns how many.
     pub fn attribute_pending_of(&mut self, canister: Principal, now_ns: u64, limit: usize) -> usize {
         let Some(attribution) = self.cached_attribution(&canister, now_ns) else { return 0 };
-        let burn_ids: Vec<u64> = self.pending_of(canister, limit);
-        for burn_id in &burn_ids {
-            let mut burn = self.burn(*burn_id).expect("pending burns are stored");
-            let sums = Sums {
-                cycles: burn.report.cycles_consumed,
-                icp_e8s: burn.icp_e8s,
-                unpriced_cycles: if burn.rate.is_some() { 0 } else { burn.report.cycles_consumed },
-                reports: 1,
-            };
-            let end = burn.report.period_end_ns;
-            self.remove_from_scope(&Scope::Unattributed, end, &sums);
+        let mut hours_moved = 0usize;
+        let mut done = 0usize;
+        for burn_id in self.pending_of(canister, limit) {
+            let mut burn = self.burn(burn_id).expect("pending burns are stored");
+            let spread = self.spread_of(&burn);
+            self.remove_from_scope(&Scope::Unattributed, &spread);
             for scope in attributed_scopes(&attribution) {
-                self.add_to_scope(&scope, end, &sums);
+                self.add_to_scope(&scope, &spread);
             }
             burn.attribution = Some(attribution.clone());
-            self.burns.insert(*burn_id, Cbor(burn));
-            self.pending.remove(&(canister, *burn_id));
+            self.burns.insert(burn_id, Cbor(burn));
+            self.pending.remove(&(canister, burn_id));
             self.core.audit(now_ns, canister, "burn_attributed", &(burn_id, &attribution));
+            done += 1;
+            hours_moved += spread.hours.len();
+            if hours_moved >= HOURS_MOVED_PER_CALL {
+                break;
+            }
         }
-        burn_ids.len()
+        done
     }
 
     /// Counts a failed lookup on up to `limit` pending burns of `canister`.

@@ -2,19 +2,22 @@
 //!
 //! ```text
 //! T|<scope>                 all-time totals of the scope
-//! H|<scope>|<start seconds> one hour   (start = period end rounded down to the hour)
-//! D|<scope>|<start seconds> one day (UTC)
+//! H|<scope>|<start seconds> one hour
+//! D|<scope>|<start seconds> one day (UTC): the sum of its hours
 //! <scope> = suite | canister/<principal> | subnet/<principal> | subnet-unknown
 //!         | program/<id, 20 digits> | program-none | unattributed
 //! ```
-//! A burn lands in the bucket of its period's end. Numbers are zero-padded so keys sort by time.
+//! A burn is spread over the hours and days of its period (`spread.rs`); burns recorded before
+//! spreading (schema 1) stay in the hour and day of their period's end. Numbers are zero-padded
+//! so keys sort by time.
 
 use crate::conversion::cycles_to_micro_xdr;
 use crate::ledger::Ledger;
+use crate::spread::Spread;
 use candid::Principal;
 use common::cbor::Cbor;
 use ic_stable_structures::Memory;
-use interfaces::burn_ledger::{Amounts, Granularity, Scope, ScopeKind};
+use interfaces::burn_ledger::{Amounts, BurnRecord, Granularity, Scope, ScopeKind};
 use serde::{Deserialize, Serialize};
 
 pub const HOUR_SECONDS: u64 = 3600;
@@ -69,6 +72,7 @@ pub fn scope_key(scope: &Scope) -> String {
         Scope::Program(id) => format!("program/{id:020}"),
         Scope::NoProgram => "program-none".into(),
         Scope::Unattributed => "unattributed".into(),
+        Scope::Others => "others".into(),
     }
 }
 
@@ -79,6 +83,14 @@ fn kind_prefix(kind: ScopeKind) -> &'static str {
         ScopeKind::Subnet => "T|subnet/",
         ScopeKind::Program => "T|program/",
     }
+}
+
+/// Whether `scope` belongs to the family `kind` lists.
+pub fn is_of_kind(scope: &Scope, kind: ScopeKind) -> bool {
+    matches!(
+        (scope, kind),
+        (Scope::Canister(_), ScopeKind::Canister) | (Scope::Subnet(_), ScopeKind::Subnet) | (Scope::Program(_), ScopeKind::Program)
+    )
 }
 
 fn parse_scope(kind: ScopeKind, rest: &str) -> Option<Scope> {
@@ -93,13 +105,6 @@ fn totals_key(scope: &Scope) -> String {
     format!("T|{}", scope_key(scope))
 }
 
-fn bucket_seconds(g: Granularity) -> u64 {
-    match g {
-        Granularity::Hour => HOUR_SECONDS,
-        Granularity::Day => DAY_SECONDS,
-    }
-}
-
 fn bucket_prefix(scope: &Scope, g: Granularity) -> String {
     let tag = match g {
         Granularity::Hour => 'H',
@@ -110,13 +115,6 @@ fn bucket_prefix(scope: &Scope, g: Granularity) -> String {
 
 fn bucket_key(scope: &Scope, g: Granularity, start_seconds: u64) -> String {
     format!("{}{start_seconds:012}", bucket_prefix(scope, g))
-}
-
-/// Start (seconds) of the bucket holding a period that ends at `period_end_ns`.
-pub fn bucket_start(period_end_ns: u64, g: Granularity) -> u64 {
-    let last_second = period_end_ns.saturating_sub(1) / 1_000_000_000;
-    let size = bucket_seconds(g);
-    last_second / size * size
 }
 
 impl<M: Memory> Ledger<M> {
@@ -130,19 +128,35 @@ impl<M: Memory> Ledger<M> {
         }
     }
 
-    /// Adds `sums` to the totals, hour and day of `scope` for a period ending at `period_end_ns`.
-    pub fn add_to_scope(&mut self, scope: &Scope, period_end_ns: u64, sums: &Sums) {
-        self.change(totals_key(scope), |s| s.add(sums));
-        for g in [Granularity::Hour, Granularity::Day] {
-            self.change(bucket_key(scope, g, bucket_start(period_end_ns, g)), |s| s.add(sums));
+    /// Adds a burn's `spread` to the totals, hours and days of `scope`.
+    pub fn add_to_scope(&mut self, scope: &Scope, spread: &Spread) {
+        self.change(totals_key(scope), |s| s.add(&spread.total));
+        for (g, parts) in [(Granularity::Hour, &spread.hours), (Granularity::Day, &spread.days)] {
+            for (start_s, sums) in parts {
+                self.change(bucket_key(scope, g, *start_s), |s| s.add(sums));
+            }
         }
     }
 
-    /// Removes `sums` (added earlier) from `scope`.
-    pub fn remove_from_scope(&mut self, scope: &Scope, period_end_ns: u64, sums: &Sums) {
-        self.change(totals_key(scope), |s| s.remove(sums));
-        for g in [Granularity::Hour, Granularity::Day] {
-            self.change(bucket_key(scope, g, bucket_start(period_end_ns, g)), |s| s.remove(sums));
+    /// Removes a burn's `spread` (added earlier) from `scope`.
+    pub fn remove_from_scope(&mut self, scope: &Scope, spread: &Spread) {
+        self.change(totals_key(scope), |s| s.remove(&spread.total));
+        for (g, parts) in [(Granularity::Hour, &spread.hours), (Granularity::Day, &spread.days)] {
+            for (start_s, sums) in parts {
+                self.change(bucket_key(scope, g, *start_s), |s| s.remove(sums));
+            }
+        }
+    }
+
+    /// What one burn adds to each of its scopes: spread over its period, or, for a burn
+    /// recorded before spreading, all at its period's end (so moving it stays exact).
+    pub fn spread_of(&self, burn: &BurnRecord) -> Spread {
+        let cycles = burn.report.cycles_consumed;
+        let total = Sums { cycles, icp_e8s: burn.icp_e8s, unpriced_cycles: if burn.rate.is_some() { 0 } else { cycles }, reports: 1 };
+        let (start, end) = (burn.report.period_start_ns, burn.report.period_end_ns);
+        match self.settings().spread_from_burn_id {
+            Some(first) if burn.burn_id >= first => Spread::over(total, start, end),
+            _ => Spread::at_end(total, end),
         }
     }
 
@@ -197,38 +211,51 @@ mod tests {
         Sums { cycles, icp_e8s: cycles / 10, unpriced_cycles: 0, reports: 1 }
     }
 
-    #[test]
-    fn bucket_of_a_period_is_the_hour_and_day_of_its_end() {
-        assert_eq!(bucket_start(H, Granularity::Hour), 0); // ends exactly at 01:00 → the 00:00 hour
-        assert_eq!(bucket_start(H + 1, Granularity::Hour), 3600);
-        assert_eq!(bucket_start(25 * H, Granularity::Day), 86_400);
+    /// `sums` spread over the hour (or hours) of `[start, end)`.
+    fn over(cycles: u128, start: u64, end: u64) -> Spread {
+        Spread::over(sums(cycles), start, end)
     }
 
     #[test]
     fn adds_and_moves_keep_totals_and_series_consistent() {
         let (mut l, _) = installed();
-        l.add_to_scope(&Scope::Suite, H / 2, &sums(100));
-        l.add_to_scope(&Scope::Suite, 3 * H / 2, &sums(50));
-        l.add_to_scope(&Scope::Unattributed, 3 * H / 2, &sums(50));
+        l.add_to_scope(&Scope::Suite, &over(100, 0, H / 2));
+        l.add_to_scope(&Scope::Suite, &over(50, H, 3 * H / 2));
+        l.add_to_scope(&Scope::Unattributed, &over(50, H, 3 * H / 2));
         assert_eq!(l.totals(&Scope::Suite).cycles, 150);
         let hours = l.series(&Scope::Suite, Granularity::Hour, 0, 10 * H, 10);
         assert_eq!(hours.iter().map(|(t, s)| (*t, s.cycles)).collect::<Vec<_>>(), vec![(0, 100), (H, 50)]);
         assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 1, 10 * H, 10).len(), 1, "from is inclusive of bucket starts");
         assert_eq!(l.series(&Scope::Suite, Granularity::Day, 0, 10 * H, 10)[0].1.cycles, 150);
-        l.remove_from_scope(&Scope::Unattributed, 3 * H / 2, &sums(50));
-        l.add_to_scope(&Scope::Subnet(p(7)), 3 * H / 2, &sums(50));
+        l.remove_from_scope(&Scope::Unattributed, &over(50, H, 3 * H / 2));
+        l.add_to_scope(&Scope::Subnet(p(7)), &over(50, H, 3 * H / 2));
         assert_eq!(l.totals(&Scope::Unattributed), Sums::default());
         assert!(l.buckets.iter().all(|e| !e.key().contains("unattributed")), "empty buckets are removed");
         assert_eq!(l.list_totals(ScopeKind::Subnet, None, 10), vec![(Scope::Subnet(p(7)), sums(50))]);
     }
 
     #[test]
+    fn a_long_burn_fills_every_hour_and_day_of_its_period() {
+        let (mut l, _) = installed();
+        // Two days from 12:00, 4,800 cycles: 100 an hour, 1,200 / 2,400 / 1,200 per day.
+        l.add_to_scope(&Scope::Suite, &over(4_800, 12 * H, 60 * H));
+        let hours = l.series(&Scope::Suite, Granularity::Hour, 0, u64::MAX, 100);
+        assert_eq!(hours.len(), 48);
+        assert!(hours.iter().all(|(_, s)| s.cycles == 100));
+        assert_eq!(hours.iter().map(|(_, s)| s.reports).sum::<u64>(), 1, "the report counts once");
+        let days = l.series(&Scope::Suite, Granularity::Day, 0, u64::MAX, 100);
+        assert_eq!(days.iter().map(|(_, s)| s.cycles).collect::<Vec<_>>(), vec![1_200, 2_400, 1_200]);
+        l.remove_from_scope(&Scope::Suite, &over(4_800, 12 * H, 60 * H));
+        assert!(l.buckets.is_empty());
+    }
+
+    #[test]
     fn listing_pages_through_one_family_only() {
         let (mut l, _) = installed();
         for id in [3u64, 1, 2] {
-            l.add_to_scope(&Scope::Program(id), H, &sums(id as u128));
+            l.add_to_scope(&Scope::Program(id), &over(id as u128, 0, H));
         }
-        l.add_to_scope(&Scope::NoProgram, H, &sums(9));
+        l.add_to_scope(&Scope::NoProgram, &over(9, 0, H));
         let first = l.list_totals(ScopeKind::Program, None, 2);
         assert_eq!(first.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![Scope::Program(1), Scope::Program(2)]);
         let rest = l.list_totals(ScopeKind::Program, Some(&Scope::Program(2)), 10);
@@ -239,6 +266,6 @@ mod tests {
     #[should_panic(expected = "invariant")]
     fn removing_more_than_added_is_a_broken_invariant() {
         let (mut l, _) = installed();
-        l.remove_from_scope(&Scope::Suite, H, &sums(1));
+        l.remove_from_scope(&Scope::Suite, &over(1, 0, H));
     }
 }

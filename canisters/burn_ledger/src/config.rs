@@ -7,8 +7,10 @@ use interfaces::burn_ledger::{
     Config, InitArgs, DEFAULT_ATTRIBUTION_CACHE_TTL_SECONDS, DEFAULT_ATTRIBUTION_RETRY_SECONDS,
 };
 
-/// Version of the stored schema this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the stored schema this code reads and writes. 2: burns are spread over the hours
+/// of their period (schema-1 burns keep their end-of-period buckets, see `Ledger::adopt_schema_2`);
+/// a downgrade to 1 is refused, since schema-1 code would move spread burns wrongly.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const DAY: u64 = 24 * 3600;
 

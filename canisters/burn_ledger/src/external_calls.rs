@@ -17,14 +17,22 @@ use interfaces::subnet_registry::Placement;
 /// Timeout of a lookup: short, since a report waits for it (and the timer retries anyway).
 const LOOKUP_TIMEOUT_SECONDS: u32 = 30;
 
+/// Longest failure text kept (it reaches replies: `ReporterCheckUnavailable { reason }`).
+pub const MAX_REASON_CHARS: usize = 256;
+
+/// `what: error`, cut to [`MAX_REASON_CHARS`] characters.
+fn reason(what: &str, error: impl std::fmt::Display) -> String {
+    format!("{what}: {error}").chars().take(MAX_REASON_CHARS).collect()
+}
+
 /// subnet_registry `placement_of : (principal) -> (opt Placement) query`.
 pub async fn placement_of(registry: Principal, canister: Principal) -> Result<Option<Placement>, String> {
     let response = Call::bounded_wait(registry, "placement_of")
         .with_arg(canister)
         .change_timeout(LOOKUP_TIMEOUT_SECONDS)
         .await
-        .map_err(|e| format!("placement_of failed: {e}"))?;
-    response.candid::<Option<Placement>>().map_err(|e| format!("placement_of reply undecodable: {e}"))
+        .map_err(|e| reason("placement_of failed", e))?;
+    response.candid::<Option<Placement>>().map_err(|e| reason("placement_of reply undecodable", e))
 }
 
 /// license_issuer `app_owner : (principal) -> (opt AppOwner) query`.
@@ -33,6 +41,6 @@ pub async fn app_owner(issuer: Principal, canister: Principal) -> Result<Option<
         .with_arg(canister)
         .change_timeout(LOOKUP_TIMEOUT_SECONDS)
         .await
-        .map_err(|e| format!("app_owner failed: {e}"))?;
-    response.candid::<Option<AppOwner>>().map_err(|e| format!("app_owner reply undecodable: {e}"))
+        .map_err(|e| reason("app_owner failed", e))?;
+    response.candid::<Option<AppOwner>>().map_err(|e| reason("app_owner reply undecodable", e))
 }

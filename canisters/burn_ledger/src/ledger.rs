@@ -42,6 +42,14 @@ pub struct Settings {
     pub model: IssuanceModel,
     /// Earliest period start of any report: burn rates never average over time before it.
     pub first_period_start_ns: Option<u64>,
+    /// First burn id spread over its period; earlier burns (recorded by schema 1) sit in the
+    /// hour of their period's end. Set once, at install or at the upgrade to schema 2.
+    #[serde(default)]
+    pub spread_from_burn_id: Option<u64>,
+    /// Sequence numbers missing over all reporters (the sum of their `missing_sequences`), kept
+    /// so the checkpoint does not scan every reporter. Computed once at the upgrade to schema 2.
+    #[serde(default)]
+    pub missing_sequences: Option<u64>,
 }
 
 /// Default issuance model: gross minting 9.72 %/yr, Mission 70 target 5.42 %, and a total supply
@@ -51,7 +59,7 @@ pub const DEFAULT_MODEL: IssuanceModel =
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { rate: None, model: DEFAULT_MODEL, first_period_start_ns: None }
+        Settings { rate: None, model: DEFAULT_MODEL, first_period_start_ns: None, spread_from_burn_id: None, missing_sequences: None }
     }
 }
 
@@ -103,6 +111,20 @@ impl<M: Memory> Ledger<M> {
             owner_cache: StableBTreeMap::init(mem(ids::OWNER_CACHE)),
             placement_cache: StableBTreeMap::init(mem(ids::PLACEMENT_CACHE)),
             settings: StableCell::init(mem(ids::SETTINGS), Cbor(Settings::default())),
+        }
+    }
+
+    /// Brings settings added by schema 2 in line with the stored state; runs at install and
+    /// after every upgrade, before any message. Idempotent, and a no-op once set.
+    pub fn adopt_schema_2(&mut self) {
+        let s = self.settings();
+        if s.spread_from_burn_id.is_none() {
+            let first = self.burns.len();
+            self.update_settings(|s| s.spread_from_burn_id = Some(first));
+        }
+        if s.missing_sequences.is_none() {
+            let missing = self.reporters.iter().map(|e| e.value().0.missing_sequences).fold(0u64, u64::saturating_add);
+            self.update_settings(|s| s.missing_sequences = Some(missing));
         }
     }
 
@@ -164,6 +186,7 @@ pub mod test_support {
         args.license_issuer = Some(p(ISSUER));
         args.reporters = vec![p(REGISTRY), p(ISSUER), p(MESSAGING)];
         ledger.core.install(args, crate::config::build_config, 0, p(AUTHORITY), "installed").unwrap();
+        ledger.adopt_schema_2();
         (ledger, mems)
     }
 }

@@ -1,15 +1,16 @@
 //! Burn rate, the Mission 70 meter and the checkpoint summary (read-only).
 
-use crate::buckets::{HOUR_SECONDS, Sums};
+use crate::buckets::HOUR_SECONDS;
 use crate::conversion::{mul_div, SECONDS_PER_YEAR};
 use crate::ledger::Ledger;
+use crate::spread::floor_mul_div;
 use ic_stable_structures::Memory;
-use interfaces::audit::MAX_PAGE;
 use interfaces::burn_ledger::{
-    BurnCheckpoint, BurnError, BurnRate, CheckpointLine, Granularity, Mission70Meter, Scope, ScopeKind,
+    BurnCheckpoint, BurnError, BurnRate, Granularity, Mission70Meter, Scope, ScopeKind,
 };
 
 const NS: u64 = 1_000_000_000;
+const HOUR_NS: u64 = HOUR_SECONDS * NS;
 /// Shortest and longest burn-rate windows.
 pub const MIN_WINDOW_SECONDS: u64 = HOUR_SECONDS;
 pub const MAX_WINDOW_SECONDS: u64 = 31 * 24 * HOUR_SECONDS;
@@ -30,19 +31,15 @@ pub fn check_window(window_seconds: u64) -> Result<u64, BurnError> {
 }
 
 impl<M: Memory> Ledger<M> {
-    /// The suite's burn rate over the last `window_seconds` (from the start of the hour the window
-    /// begins in, and never before the first reported period), against the network target.
+    /// The suite's burn rate over `[now − window, now)`, the window shortened to the whole
+    /// seconds since the earliest reported period start (at least one second).
     pub fn burn_rate(&self, window_seconds: u64, now_ns: u64) -> BurnRate {
         let target = self.config().network_target_milli_xdr_per_second;
-        let window_start = now_ns.saturating_sub(window_seconds.saturating_mul(NS));
-        let hour_start = window_start / (HOUR_SECONDS * NS) * (HOUR_SECONDS * NS);
-        let from_ns = hour_start.max(self.settings().first_period_start_ns.unwrap_or(now_ns));
-        let effective = (now_ns.saturating_sub(from_ns) / NS).max(1);
-        let cycles: u128 = self
-            .series(&Scope::Suite, Granularity::Hour, hour_start, u64::MAX, usize::MAX)
-            .iter()
-            .map(|(_, s)| s.cycles)
-            .fold(0u128, u128::saturating_add);
+        let first = self.settings().first_period_start_ns.unwrap_or(now_ns);
+        let since_first = now_ns.saturating_sub(first) / NS;
+        let effective = window_seconds.min(since_first).max(1);
+        let from_ns = now_ns.saturating_sub(effective * NS);
+        let cycles = self.suite_cycles_since(from_ns, first, now_ns);
         let w = effective as u128;
         BurnRate {
             window_seconds: effective,
@@ -52,6 +49,25 @@ impl<M: Memory> Ledger<M> {
             network_target_milli_xdr_per_second: target,
             share_of_target_bps: mul_div(cycles, 10_000, w * target as u128 * 1_000_000_000),
         }
+    }
+
+    /// Suite cycles burned from `from_ns` to now. Hours that start at or after `from_ns` count
+    /// whole (the current one holds what was reported up to now); the hour `from_ns` falls in
+    /// counts in proportion to the part of it after `from_ns`, over the part of it that can hold
+    /// burn (not before `first_ns`, the earliest period start).
+    fn suite_cycles_since(&self, from_ns: u64, first_ns: u64, now_ns: u64) -> u128 {
+        let edge_hour = from_ns / HOUR_NS * HOUR_NS;
+        self.series(&Scope::Suite, Granularity::Hour, edge_hour, now_ns, usize::MAX)
+            .into_iter()
+            .map(|(start_ns, s)| {
+                let (span_start, span_end) = (start_ns.max(first_ns), (start_ns + HOUR_NS).min(now_ns));
+                if start_ns != edge_hour || from_ns <= span_start || span_end <= span_start {
+                    s.cycles
+                } else {
+                    floor_mul_div(s.cycles, span_end.saturating_sub(from_ns), span_end - span_start)
+                }
+            })
+            .fold(0u128, u128::saturating_add)
     }
 
     /// The Mission 70 meter at the burn rate over `window_seconds`.
@@ -77,35 +93,19 @@ impl<M: Memory> Ledger<M> {
         }
     }
 
-    /// The end-to-end summary: suite totals, meter, per subnet and per program.
+    /// The end-to-end summary: suite totals, meter, per subnet and per program (each list adds
+    /// up to the suite, see `breakdown.rs`).
     pub fn checkpoint(&self, now_ns: u64) -> BurnCheckpoint {
         let suite = self.totals(&Scope::Suite);
-        let line = |scope: Scope, sums: Sums| CheckpointLine {
-            scope,
-            amounts: sums.amounts(),
-            share_of_suite_bps: mul_div(sums.cycles, 10_000, suite.cycles),
-        };
-        let lines = |kind: ScopeKind, extra: [Scope; 2]| -> Vec<CheckpointLine> {
-            let mut out: Vec<CheckpointLine> =
-                self.list_totals(kind, None, MAX_PAGE as usize).into_iter().map(|(s, sums)| line(s, sums)).collect();
-            for scope in extra {
-                let sums = self.totals(&scope);
-                if sums != Sums::default() {
-                    out.push(line(scope, sums));
-                }
-            }
-            out
-        };
-        let missing_sequences = self.reporters.iter().map(|e| e.value().0.missing_sequences).fold(0u64, u64::saturating_add);
         BurnCheckpoint {
             now_ns,
             suite: suite.amounts(),
             meter: self.meter(CHECKPOINT_WINDOW_SECONDS, now_ns),
-            per_subnet: lines(ScopeKind::Subnet, [Scope::UnknownSubnet, Scope::Unattributed]),
-            per_program: lines(ScopeKind::Program, [Scope::NoProgram, Scope::Unattributed]),
+            per_subnet: self.breakdown(ScopeKind::Subnet, [Scope::UnknownSubnet, Scope::Unattributed], &suite),
+            per_program: self.breakdown(ScopeKind::Program, [Scope::NoProgram, Scope::Unattributed], &suite),
             reporters: self.reporters.len(),
             pending_attribution: self.pending.len(),
-            missing_sequences,
+            missing_sequences: self.settings().missing_sequences.unwrap_or(0),
         }
     }
 }
@@ -114,7 +114,7 @@ impl<M: Memory> Ledger<M> {
 mod tests {
     use super::*;
     use crate::ledger::test_support::*;
-    use interfaces::burn_ledger::{ConversionRate, IssuanceModel, UsageReport};
+    use interfaces::burn_ledger::{CheckpointLine, ConversionRate, IssuanceModel, UsageReport};
 
     const H: u64 = 3600 * NS;
     const T0: u64 = 1_000 * H; // an hour boundary
@@ -152,6 +152,46 @@ mod tests {
         let later = l.burn_rate(3 * 3600, T0 + 3 * H);
         assert_eq!(later.window_seconds, 3 * 3600);
         assert_eq!(later.share_of_target_bps, 3_333);
+    }
+
+    fn report(sequence: u64, start: u64, end: u64, cycles: u128) -> UsageReport {
+        UsageReport { sequence, period_start_ns: start, period_end_ns: end, cycles_consumed: cycles, instructions: None, bytes_stored: None, messages_handled: None }
+    }
+
+    #[test]
+    fn a_long_report_counts_only_its_share_of_the_window() {
+        for days in [1u64, 31] {
+            let (mut l, _) = installed();
+            let cycles: u128 = 3_600 * 1_000_000 * 24 * days as u128; // 10^6 cycles a second
+            let end = T0 + 40 * 24 * H;
+            l.record_report(p(MESSAGING), report(1, end - days * 24 * H, end, cycles), end).unwrap();
+            let hour = l.burn_rate(3600, end);
+            assert_eq!((hour.window_seconds, hour.cycles_in_window, hour.cycles_per_second), (3600, 3_600_000_000, 1_000_000), "{days} days");
+            let day = l.burn_rate(86_400, end);
+            assert_eq!((day.window_seconds, day.cycles_per_second), (86_400, 1_000_000));
+            // Half an hour later nothing new was burned: the hour window holds half an hour of it.
+            let later = l.burn_rate(3600, end + H / 2);
+            assert_eq!(later.cycles_in_window, 1_800_000_000);
+        }
+    }
+
+    #[test]
+    fn the_window_is_the_one_asked_for_not_rounded_to_the_hour() {
+        let (mut l, _) = installed();
+        // 1,000 cycles a second for 10 hours, reported hourly.
+        for i in 0..10 {
+            l.record_report(p(MESSAGING), report(i + 1, T0 + i * H, T0 + (i + 1) * H, 3_600_000), T0 + 10 * H).unwrap();
+        }
+        // At 10:30 past T0 with nothing reported after 10:00, the last hour is [9:30, 10:30):
+        // half of hour 9 (1,800,000) and nothing of hour 10.
+        let r = l.burn_rate(3600, T0 + 10 * H + H / 2);
+        assert_eq!((r.window_seconds, r.cycles_in_window), (3600, 1_800_000));
+        // 90 minutes at 10:00: half of hour 8 and all of hour 9.
+        let r = l.burn_rate(5400, T0 + 10 * H);
+        assert_eq!((r.window_seconds, r.cycles_in_window, r.cycles_per_second), (5400, 5_400_000, 1_000));
+        // A window reaching before the first report shortens to it, to the second.
+        let r = l.burn_rate(20 * 3600, T0 + 10 * H + 7 * NS);
+        assert_eq!((r.window_seconds, r.cycles_in_window), (10 * 3600 + 7, 36_000_000));
     }
 
     #[test]

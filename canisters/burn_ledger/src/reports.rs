@@ -1,6 +1,5 @@
 //! Usage reports: who may report, what a valid report is, and recording one exactly once.
 
-use crate::buckets::Sums;
 use crate::conversion::cycles_to_icp_e8s;
 use crate::ledger::{Ledger, ReporterState};
 use candid::Principal;
@@ -110,18 +109,17 @@ impl<M: Memory> Ledger<M> {
             attribution: attribution.clone(),
             attribution_attempts: 0,
         };
-        let sums = Sums { cycles, icp_e8s, unpriced_cycles: if rate.is_some() { 0 } else { cycles }, reports: 1 };
-        let end = report.period_end_ns;
-        self.add_to_scope(&Scope::Suite, end, &sums);
-        self.add_to_scope(&Scope::Canister(reporter), end, &sums);
+        let spread = self.spread_of(&burn);
+        self.add_to_scope(&Scope::Suite, &spread);
+        self.add_to_scope(&Scope::Canister(reporter), &spread);
         match &attribution {
             Some(a) => {
                 for scope in attributed_scopes(a) {
-                    self.add_to_scope(&scope, end, &sums);
+                    self.add_to_scope(&scope, &spread);
                 }
             }
             None => {
-                self.add_to_scope(&Scope::Unattributed, end, &sums);
+                self.add_to_scope(&Scope::Unattributed, &spread);
                 self.pending.insert((reporter, burn_id), 0);
             }
         }
@@ -134,13 +132,15 @@ impl<M: Memory> Ledger<M> {
         }
         state = ReporterState {
             last_sequence: report.sequence,
-            last_period_end_ns: end,
+            last_period_end_ns: report.period_end_ns,
             reports: state.reports + 1,
             ..state
         };
         self.reporters.insert(reporter, Cbor(state));
+        let newly_missing = gap.as_ref().map_or(0, |g| g.last - g.first + 1);
         self.update_settings(|s| {
             s.first_period_start_ns = Some(s.first_period_start_ns.map_or(report.period_start_ns, |f| f.min(report.period_start_ns)));
+            s.missing_sequences = Some(s.missing_sequences.unwrap_or(0).saturating_add(newly_missing));
         });
         if let Some(g) = &gap {
             self.core.audit(now_ns, reporter, "sequence_gap", g);

@@ -20,10 +20,14 @@ pub const RETRY_BURNS_PER_CANISTER: usize = 100;
 /// A configured peer's report is recorded before anything is awaited. An app canister not yet in
 /// the cache must first be confirmed by license_issuer: until then nothing is recorded, and if the
 /// issuer cannot be asked the reporter gets `ReporterCheckUnavailable` and resends the same report
-/// later (nothing is lost: the report stays pending at the reporter). Once recorded, a failing
-/// attribution lookup only leaves the burn `Unattributed` for the timer.
+/// later (nothing is lost: the report stays pending at the reporter). While one report of a
+/// caller is being admitted, another of the same caller gets `AlreadyInProgress`: a later
+/// sequence recorded first would turn the earlier one into a gap it could never fill. Once
+/// recorded, a failing attribution lookup only leaves the burn `Unattributed` for the timer.
 pub async fn report_usage(caller: Principal, report: UsageReport) -> Result<ReportReceipt, BurnError> {
     let standing = with_ledger(|l| l.standing(caller, canister_self(), time()))?;
+    let admission = CallerGuard::acquire(format!("admit:{caller}"))
+        .map_err(|_| BurnError::AlreadyInProgress { what: format!("admitting another report of {caller}") })?;
     if standing == crate::reports::Standing::AskIssuer {
         let issuer = config().license_issuer.ok_or(BurnError::UnknownReporter { caller })?;
         match external_calls::app_owner(issuer, caller).await {
@@ -34,6 +38,7 @@ pub async fn report_usage(caller: Principal, report: UsageReport) -> Result<Repo
     }
     // No await between here and the record: the report is stored in this message.
     let recorded = with_ledger(|l| l.record_report(caller, report, time()))?;
+    drop(admission);
     let mut receipt = recorded.receipt;
     if recorded.needs_lookup && attribute_canister(caller, INLINE_BURNS).await.is_ok() {
         receipt.attributed = with_ledger(|l| l.burn(receipt.burn_id).is_some_and(|b| b.attribution.is_some()));

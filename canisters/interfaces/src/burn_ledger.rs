@@ -1,6 +1,6 @@
 //! Candid types of `burn_ledger`.
 
-use candid::{CandidType, Deserialize, Principal};
+use candid::{CandidType, Deserialize, Nat, Principal};
 use serde::Serialize;
 
 /// Install argument (init and upgrade). On upgrade, `None` keeps the stored configuration.
@@ -67,6 +67,7 @@ fn default_retry_interval() -> u64 {
 
 /// Usage a reporter canister consumed over one period. `sequence` starts at 1 and increases by
 /// one per report, so a retry (same sequence) is recognised and a gap is visible.
+/// `report_usage` refuses a `cycles_consumed` beyond 128 bits with `ValueTooLarge`.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct UsageReport {
     pub sequence: u64,
@@ -76,6 +77,61 @@ pub struct UsageReport {
     pub instructions: Option<u64>,
     pub bytes_stored: Option<u64>,
     pub messages_handled: Option<u64>,
+}
+
+/// `report_usage`'s argument: the [`UsageReport`] record as it arrives. `cycles_consumed` is read
+/// as an unbounded `nat`, so a value beyond 128 bits is refused with `ValueTooLarge` rather than
+/// failing to decode; the wire format is the same (a reporter sends its `UsageReport`).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UsageReportArg {
+    pub sequence: u64,
+    pub period_start_ns: u64,
+    pub period_end_ns: u64,
+    pub cycles_consumed: Nat,
+    pub instructions: Option<u64>,
+    pub bytes_stored: Option<u64>,
+    pub messages_handled: Option<u64>,
+}
+
+impl From<UsageReport> for UsageReportArg {
+    fn from(r: UsageReport) -> Self {
+        UsageReportArg {
+            sequence: r.sequence,
+            period_start_ns: r.period_start_ns,
+            period_end_ns: r.period_end_ns,
+            cycles_consumed: Nat::from(r.cycles_consumed),
+            instructions: r.instructions,
+            bytes_stored: r.bytes_stored,
+            messages_handled: r.messages_handled,
+        }
+    }
+}
+
+impl TryFrom<UsageReportArg> for UsageReport {
+    type Error = BurnError;
+    fn try_from(r: UsageReportArg) -> Result<Self, BurnError> {
+        Ok(UsageReport {
+            sequence: r.sequence,
+            period_start_ns: r.period_start_ns,
+            period_end_ns: r.period_end_ns,
+            cycles_consumed: nat_to_u128("cycles_consumed", &r.cycles_consumed)?,
+            instructions: r.instructions,
+            bytes_stored: r.bytes_stored,
+            messages_handled: r.messages_handled,
+        })
+    }
+}
+
+/// `value` as a `u128`, or `ValueTooLarge` naming `field`.
+pub fn nat_to_u128(field: &str, value: &Nat) -> Result<u128, BurnError> {
+    let bits = value.0.bits();
+    if bits > 128 {
+        return Err(BurnError::ValueTooLarge { field: field.into(), bits });
+    }
+    let mut le = [0u8; 16];
+    let bytes = value.0.to_bytes_le();
+    le[..bytes.len()].copy_from_slice(&bytes);
+    Ok(u128::from_le_bytes(le))
 }
 
 /// What `report_usage` answers when a report is accepted (or recognised as a retry).
@@ -114,16 +170,22 @@ pub enum BurnError {
     EmptyOrBackwardsPeriod { period_start_ns: u64, period_end_ns: u64 },
     /// The period starts before the end of this reporter's previous period.
     OverlappingPeriod { period_start_ns: u64, previous_period_end_ns: u64 },
-    /// The period ends after the ledger's current time (clock skew allowance included).
+    /// The period ends more than 300 s (the clock skew allowed) after the ledger's current time.
     PeriodInFuture { period_end_ns: u64, now_ns: u64 },
-    /// One report may cover at most `max_seconds`.
+    /// One report may cover at most `max_seconds` (31 days).
     PeriodTooLong { seconds: u64, max_seconds: u64 },
-    /// More cycles than any canister can burn in the period (`max` for this period).
+    /// More cycles than any canister can burn in the period: at most 10^13 cycles (10 XDR) per
+    /// second of the period, rounded up to whole seconds (`max` for this period).
     CyclesOutOfBounds { cycles: u128, max: u128 },
     /// A rate of zero ICP per XDR is meaningless.
     ZeroRate,
-    /// The rate's timestamp is older than the rate in force or in the future.
+    /// The rate's timestamp is older than the rate in force, or more than 300 s (the clock skew
+    /// allowed) after the ledger's current time.
     RateTimestampOutOfOrder { timestamp_seconds: u64, current_timestamp_seconds: u64, now_seconds: u64 },
+    /// A `nat` argument needs `bits` bits; the ledger's figures are 128-bit.
+    ValueTooLarge { field: String, bits: u64 },
+    /// `after` in `list_totals` is not a scope of the family asked for.
+    ScopeNotOfKind { after: Scope, kind: ScopeKind },
     /// An issuance-model field is out of its sane range.
     ModelOutOfRange { field: String, value: u128, min: u128, max: u128 },
     /// No burn with this id.
@@ -156,7 +218,8 @@ pub struct ConversionRate {
     pub timestamp_seconds: u64,
 }
 
-/// The issuance side of the Mission 70 meter.
+/// The issuance side of the Mission 70 meter. `set_issuance_model` refuses a
+/// `total_supply_e8s` beyond 128 bits with `ValueTooLarge`.
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IssuanceModel {
     /// Gross minting per year, in basis points of supply (9.72 % today = 972).
@@ -165,6 +228,36 @@ pub struct IssuanceModel {
     pub target_net_inflation_bps: u32,
     /// ICP total supply, in e8s.
     pub total_supply_e8s: u128,
+}
+
+/// `set_issuance_model`'s argument: the [`IssuanceModel`] record as it arrives, with
+/// `total_supply_e8s` read as an unbounded `nat` (beyond 128 bits: `ValueTooLarge`).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct IssuanceModelArg {
+    pub annual_gross_minting_bps: u32,
+    pub target_net_inflation_bps: u32,
+    pub total_supply_e8s: Nat,
+}
+
+impl From<IssuanceModel> for IssuanceModelArg {
+    fn from(m: IssuanceModel) -> Self {
+        IssuanceModelArg {
+            annual_gross_minting_bps: m.annual_gross_minting_bps,
+            target_net_inflation_bps: m.target_net_inflation_bps,
+            total_supply_e8s: Nat::from(m.total_supply_e8s),
+        }
+    }
+}
+
+impl TryFrom<IssuanceModelArg> for IssuanceModel {
+    type Error = BurnError;
+    fn try_from(m: IssuanceModelArg) -> Result<Self, BurnError> {
+        Ok(IssuanceModel {
+            annual_gross_minting_bps: m.annual_gross_minting_bps,
+            target_net_inflation_bps: m.target_net_inflation_bps,
+            total_supply_e8s: nat_to_u128("total_supply_e8s", &m.total_supply_e8s)?,
+        })
+    }
 }
 
 /// A burn attribution dimension. Per-subnet totals (`Subnet`, `UnknownSubnet`, `Unattributed`) and
@@ -185,6 +278,9 @@ pub enum Scope {
     NoProgram,
     /// Burns whose attribution lookups have not succeeded yet.
     Unattributed,
+    /// In a checkpoint list only: the lines a full list leaves out, summed, so the list still
+    /// adds up to the suite. Nothing is stored under it (`totals` of it is zero).
+    Others,
 }
 
 /// Which family of scopes `list_totals` returns.
@@ -206,7 +302,7 @@ pub struct Amounts {
     pub icp_e8s: u128,
     /// Cycles recorded while no rate was set (not in `icp_e8s`).
     pub unpriced_cycles: u128,
-    /// Number of reports.
+    /// Number of reports (in a time bucket: the reports whose period ends in it).
     pub reports: u64,
 }
 
@@ -217,20 +313,26 @@ pub enum Granularity {
     Day,
 }
 
-/// A series request: buckets of `scope` whose start lies in `[from_ns, to_ns)`.
+/// A series request: buckets of `scope` whose start lies in `[from_ns, to_ns)`, oldest first.
+/// A page ends after `limit` buckets or before its reply would pass 1 MB; it holds at least one
+/// bucket when any remains and `limit` > 0. Continue with `from_ns` = last `start_ns` + 1.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct SeriesRequest {
     pub scope: Scope,
     pub granularity: Granularity,
     pub from_ns: u64,
     pub to_ns: u64,
-    /// At most this many buckets (capped at MAX_PAGE).
+    /// At most this many buckets (default and cap 500; 0 gives an empty page).
     pub limit: Option<u32>,
 }
 
-/// One time bucket.
+/// One time bucket: an hour, or a UTC day (exactly the sum of its hours). A burn is spread
+/// uniformly over its report's period, each bucket holding the part of the period it overlaps
+/// (in integers: the parts add up exactly to the burn); `reports` counts a report in the bucket
+/// its period ends in.
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Bucket {
+    /// Start of the hour or day.
     pub start_ns: u64,
     pub amounts: Amounts,
 }
@@ -284,7 +386,8 @@ pub struct ReporterInfo {
 /// Burn rate over a window and its share of the network-wide Mission 70 target.
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BurnRate {
-    /// The window asked for, shortened to the time since the first report.
+    /// The window asked for, shortened to the whole seconds since the earliest reported period
+    /// start (at least 1).
     pub window_seconds: u64,
     pub cycles_in_window: u128,
     /// Cycles per second = pico-XDR per second.
@@ -313,7 +416,10 @@ pub struct Mission70Meter {
     pub network_target_icp_e8s_per_year: Option<u128>,
 }
 
-/// Per-dimension figures of the checkpoint report.
+/// Per-dimension figures of the checkpoint report. In each list, every field of `amounts` and
+/// `share_of_suite_bps` add up exactly to the suite's figure (10,000 bps when the suite burned
+/// anything): `micro_xdr` and the share are apportioned by largest remainder, so a line's may be
+/// one above its own rounded-down value.
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CheckpointLine {
     pub scope: Scope,
@@ -328,25 +434,32 @@ pub struct BurnCheckpoint {
     pub now_ns: u64,
     pub suite: Amounts,
     pub meter: Mission70Meter,
-    /// Subnets, then `UnknownSubnet` and `Unattributed` when non-zero (capped at MAX_PAGE lines).
+    /// Subnets (at most 500, in id order), then `Others` (the subnets left out), `UnknownSubnet`
+    /// and `Unattributed`, each when non-zero. Adds up to `suite`.
     pub per_subnet: Vec<CheckpointLine>,
-    /// Programs, then `NoProgram` and `Unattributed` when non-zero (capped at MAX_PAGE lines).
+    /// Programs (at most 500, in id order), then `Others` (the programs left out), `NoProgram`
+    /// and `Unattributed`, each when non-zero. Adds up to `suite`.
     pub per_program: Vec<CheckpointLine>,
     pub reporters: u64,
     pub pending_attribution: u64,
     pub missing_sequences: u64,
 }
 
-/// A page of scope totals of one family, in key order, after `after` if given.
+/// A page of scope totals of one family, in key order, after `after` if given (`after` must be
+/// of the same family, else `ScopeNotOfKind`). A page ends after `limit` lines or before its
+/// reply would pass 1 MB, holding at least one line when any remains and `limit` > 0.
+/// Continue with `after` = the last scope returned.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct ListTotalsRequest {
     pub kind: ScopeKind,
     pub after: Option<Scope>,
-    /// At most this many (capped at MAX_PAGE).
+    /// At most this many (default and cap 500; 0 gives an empty page).
     pub limit: Option<u32>,
 }
 
-/// A page of burn records.
+/// A page of burn records, oldest first, from `start`: at most `limit` (default and cap 500; 0
+/// gives an empty page) and never a reply past 1 MB; it holds at least one burn when any remains
+/// at `start` and `limit` > 0. Continue from `start + burns.len()`.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct BurnPage {
     pub burns: Vec<BurnRecord>,
