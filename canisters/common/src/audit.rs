@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 pub const GENESIS_HASH: [u8; 32] = [0; 32];
 
 /// Most entries one `verify_audit_log` call re-checks, so the query stays far inside the IC's
-/// 5B-instruction limit however long the log grows (about 60K instructions an entry, measured on
-/// the executor); a client continues from `start + checked`.
+/// 5B-instruction limit however long the log grows (about 71K instructions an entry on the
+/// executor, so about 0.7B a call: tests/integration/tests/audit_limits.rs); a client continues
+/// from `start + checked`.
 pub const MAX_VERIFY_PER_CALL: u64 = 10_000;
 
 /// Most bytes of entries one audit page carries (each entry counted as its payload, kind and
