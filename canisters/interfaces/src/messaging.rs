@@ -63,9 +63,10 @@ pub const PUBLIC_KEY_BYTES: u32 = 32;
 /// letter and do not end with `.`. Lowercase only, so uniqueness needs no case folding.
 pub const HANDLE_MIN_CHARS: u32 = 3;
 pub const HANDLE_MAX_CHARS: u32 = 32;
-/// Display names, group names: 1..=64 characters, no control characters.
+/// Display names, group names: 1..=64 characters (see `MessagingError::InvalidText`,
+/// `InvisibleText` and `BidiControl` for what else is refused).
 pub const NAME_MAX_CHARS: u32 = 64;
-/// Institution names and legal-hold case references: 1..=128 characters, no control characters.
+/// Institution names and legal-hold case references: 1..=128 characters, same rules as names.
 pub const LONG_NAME_MAX_CHARS: u32 = 128;
 /// Most principals one call may name (members to add, users to look up).
 pub const MAX_USERS_PER_CALL: u32 = 256;
@@ -75,8 +76,9 @@ pub const MAX_BLOCKED_USERS: u32 = 1_000;
 pub const MAX_EDITS_PER_MESSAGE: u32 = 20;
 /// Most messages one read returns.
 pub const MAX_MESSAGE_PAGE: u32 = 200;
-/// A read stops adding messages once their envelopes reach this many bytes (the reply must fit
-/// the IC's message size limit); it always returns at least one message.
+/// A page of `read_messages` or `message_history` stops before the Candid size of its items
+/// would pass this many bytes, except that it always holds its first item (at most one envelope
+/// of `max_envelope_bytes` ≤ 1 MiB). Every reply therefore stays under the IC's 2 MiB limit.
 pub const MAX_MESSAGE_PAGE_BYTES: u32 = 1_500_000;
 
 /// Why a handle was refused.
@@ -157,7 +159,11 @@ pub struct PublicKeyRecord {
 /// - delete someone else's message: Owner or Admin;
 /// - leave: anyone, except the last Owner while other members remain.
 ///
-/// Both participants of a direct conversation have the role Member and may set its retention.
+/// Both participants of a direct conversation have the role Member and may set its retention,
+/// unless either has blocked the other or either has deactivated.
+///
+/// When a user deactivates they leave every conversation; if they were a group's only Owner,
+/// its first Admin (in principal order), or else its first Member, becomes Owner.
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     Member,
@@ -166,8 +172,9 @@ pub enum Role {
 }
 
 /// How long messages of a conversation are kept. The policy applies to every message of the
-/// conversation, earlier ones included; a timer removes expired messages (as tombstones) in
-/// bounded batches, except while the conversation is under legal hold.
+/// conversation, earlier ones included, except while the conversation is under legal hold. An
+/// expired message reads as a tombstone at once (and no longer counts as unread); a timer then
+/// frees its envelope. A message that expired stays expired when the policy is later relaxed.
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RetentionPolicy {
     KeepForever,
@@ -205,6 +212,17 @@ pub struct ConversationView {
     pub retention: RetentionPolicy,
     pub legal_hold: Option<LegalHold>,
     pub last_activity_ns: u64,
+    /// The last change of `retention`: who made it and when. Shown to members (and
+    /// authorities) only; it is never written to the public audit log, which would reveal who
+    /// talks to whom.
+    pub retention_changed: Option<RetentionChange>,
+}
+
+/// Who last changed a conversation's retention policy, and when.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct RetentionChange {
+    pub by: Principal,
+    pub at_ns: u64,
 }
 
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
@@ -219,7 +237,8 @@ pub struct MemberView {
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct MemberPage {
     pub members: Vec<MemberView>,
-    /// Pass as `start` to get the next page; `None` at the end.
+    /// Pass as `start` to get the next page (always past this page's members); `None` at the
+    /// end, or when `limit` was 0 (an empty page).
     pub next_start: Option<Principal>,
 }
 
@@ -240,14 +259,17 @@ pub struct InboxEntry {
     pub conversation: ConversationView,
     pub role: Role,
     pub last_read_seq: u64,
-    /// Messages after the caller's read marker (tombstones included).
+    /// Messages after the caller's read marker, deleted ones included and expired ones not.
     pub unread: u64,
 }
 
+/// At most `limit` (≤ 500) entries; an entry is at most about 1 KB of Candid (names and case
+/// references are bounded), so a page stays far below the 2 MiB reply limit.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct InboxPage {
     pub entries: Vec<InboxEntry>,
-    /// Pass as `start` (a conversation id) to get the next page; `None` at the end.
+    /// Pass as `start` (a conversation id) to get the next page (always past this page's
+    /// entries); `None` at the end, or when `limit` was 0 (an empty page).
     pub next_start: Option<u64>,
 }
 
@@ -279,8 +301,9 @@ pub struct Envelope {
     pub nonce: Vec<u8>,
     /// Epoch of the content or group key used (lets groups rotate keys).
     pub key_epoch: u32,
-    /// The sender's ephemeral X25519 public key used to wrap `wrapped_keys`: 32 bytes, or empty
-    /// when the envelope carries no wrapped keys.
+    /// The sender's ephemeral X25519 public key used to wrap `wrapped_keys`: 32 bytes, canonical
+    /// and not of small order (as for registered keys), or empty when the envelope carries no
+    /// wrapped keys.
     #[serde(with = "serde_bytes")]
     pub ephemeral_public_key: Vec<u8>,
     /// The content key wrapped per recipient (at most `max_recipients`, one per recipient).
@@ -298,11 +321,14 @@ pub enum DeletionReason {
     Retention,
 }
 
+/// What is left of a deleted or expired message. An expired message reads as a `Retention`
+/// tombstone from the moment it expires, whether or not the timer has removed its envelope yet.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct Tombstone {
     pub reason: DeletionReason,
     /// Who deleted it (`None` for retention).
     pub deleted_by: Option<Principal>,
+    /// When it was deleted; for `Retention`, when it expired under the rules in force.
     pub deleted_at_ns: u64,
 }
 
@@ -346,16 +372,27 @@ pub struct ReadRequest {
     /// First sequence number to return (inclusive); `None` = oldest (Forward) or newest (Backward).
     pub from_seq: Option<u64>,
     pub direction: Direction,
-    /// At most `MAX_MESSAGE_PAGE` (default and cap).
+    /// At most `MAX_MESSAGE_PAGE` (default and cap); 0 gives an empty page. A page also stops
+    /// at `MAX_MESSAGE_PAGE_BYTES`.
     pub limit: Option<u32>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct MessagePage {
     pub messages: Vec<MessageView>,
-    /// `from_seq` of the next page in the same direction; `None` when there is nothing more.
+    /// `from_seq` of the next page in the same direction (always past this page); `None` when
+    /// there is nothing more, or when `limit` was 0.
     pub next_seq: Option<u64>,
     pub last_seq: u64,
+}
+
+/// A page of a message's earlier versions, oldest first, bounded by `MAX_MESSAGE_PAGE_BYTES`
+/// (always at least one version when any is left).
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct HistoryPage {
+    pub versions: Vec<EnvelopeVersion>,
+    /// Pass as `start_version` for the next page; `None` at the end.
+    pub next_version: Option<u32>,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -387,19 +424,35 @@ pub enum MessagingError {
     NotRegistered,
     AlreadyRegistered,
     UserNotFound { user: Principal },
+    /// `user` deactivated: they can no longer act, read, be added, be messaged, or be named as
+    /// a wrapped-key recipient.
     UserDeactivated { user: Principal },
     /// Only an authority of this shard may do this.
     NotAuthority,
     InvalidPublicKey { expected_len: u32, actual_len: u32 },
-    /// An all-zero or otherwise low-order X25519 key (it would give a predictable shared secret).
+    /// Not a canonical X25519 public key of large order: the u-coordinate must be below
+    /// 2^255 - 19 with the top bit clear, and not one of the points of order dividing 8
+    /// (u = 0, 1, 2^255 - 20 and the two order-8 points), whose shared secret with any key is
+    /// predictable.
     WeakPublicKey,
+    /// The envelope's ephemeral key is not a canonical X25519 key of large order (see
+    /// `WeakPublicKey`): its wrapped keys would be readable by anyone.
+    WeakEphemeralKey,
     /// Rotating to the key already in force.
     KeyUnchanged { epoch: u32 },
     InvalidHandle { handle: String, rule: HandleRule },
     HandleTaken { handle: String },
     /// A display name, group name, institution name or case reference outside 1..=`max_chars`
-    /// characters, or containing control characters.
+    /// characters, or containing control characters or line/paragraph separators.
     InvalidText { field: TextField, max_chars: u32 },
+    /// The text has no visible character: only whitespace, zero-width or other format
+    /// characters (U+200B..U+200D, U+2060, U+FEFF, U+00AD, Hangul fillers, variation selectors,
+    /// tags, ...).
+    InvisibleText { field: TextField },
+    /// The text contains a bidirectional control at character `position` (0-based): an
+    /// embedding, override or isolate (U+202A..U+202E, U+2066..U+2069) or a direction mark
+    /// (U+200E, U+200F, U+061C). They can make a name display as something else.
+    BidiControl { field: TextField, position: u32, code_point: u32 },
     TooManyUsersInCall { count: u32, max: u32 },
     DuplicateUser { user: Principal },
     CannotTargetSelf,
@@ -461,11 +514,13 @@ pub struct MessagingMetrics {
     pub groups: u64,
     /// Messages ever accepted (edits not counted).
     pub messages_sent: u64,
-    /// Messages that still carry an envelope.
+    /// Messages that still carry an envelope (an expired one until the retention timer removes
+    /// it; it is hidden from readers from the moment it expires).
     pub messages_stored: u64,
     /// Envelope bytes stored, earlier versions of edited messages included.
     pub bytes_stored: u64,
-    /// Distinct users who sent at least one message in the current UTC day.
+    /// Distinct users who sent at least one new message in the current UTC day (edits do not
+    /// count).
     pub daily_active_senders: u64,
     /// The current UTC day (days since the Unix epoch) `daily_active_senders` refers to.
     pub day: u64,

@@ -5,8 +5,9 @@ use common::lifecycle::{check_range, usage_report_interval, validate_authorities
 use interfaces::audit::ConfigError;
 use interfaces::messaging::{Config, InitArgs, Limits};
 
-/// Version of the stored schema this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the stored schema this code reads and writes. 2: the sweep's due queue (memory 17)
+/// and new `Conversation` fields with defaults; schema 1's sweep list is drained lazily.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Defaults for an install without an argument: the installer is the only authority.
 pub fn default_args(installer: Principal) -> InitArgs {

@@ -1,6 +1,7 @@
 //! Conversations: direct (one per pair) and groups (roles and who may do what, see `Role`),
 //! retention policies, legal holds, and the inbox with unread counts.
 
+use crate::retention;
 use crate::state::{pair_key, Conversation, Member, State, User};
 use crate::users::check_user_list;
 use crate::validate;
@@ -9,10 +10,24 @@ use ic_stable_structures::Memory;
 use interfaces::audit::PageRequest;
 use interfaces::messaging::{
     ConversationKind, ConversationView, CreateGroupArgs, InboxEntry, InboxPage, LegalHold, MemberPage, MemberView,
-    MessagingError, RetentionPolicy, Role, TextField, LONG_NAME_MAX_CHARS, NAME_MAX_CHARS,
+    MessagingError, RetentionChange, RetentionPolicy, Role, TextField, LONG_NAME_MAX_CHARS, NAME_MAX_CHARS,
 };
 
+/// The lowest principal: start of a range over one conversation's (or one user's) keys.
+pub fn min_principal() -> Principal {
+    Principal::from_slice(&[])
+}
+
 impl<M: Memory> State<M> {
+    /// A caller who deactivated reads nothing (they are in no conversation any more; this gives
+    /// them the typed reason).
+    pub fn not_deactivated(&self, caller: Principal) -> Result<(), MessagingError> {
+        match self.user(&caller) {
+            Some(u) if !u.active => Err(MessagingError::UserDeactivated { user: caller }),
+            _ => Ok(()),
+        }
+    }
+
     /// The conversation and the caller's membership of it.
     pub fn membership(&self, conversation_id: u64, caller: Principal) -> Result<(Conversation, Member), MessagingError> {
         let conversation =
@@ -97,6 +112,10 @@ impl<M: Memory> State<M> {
             legal_hold: None,
             last_activity_ns: now,
             retention_floor_seq: 1,
+            expired_through_ns: None,
+            expired_marked_at_ns: 0,
+            sweep_due_ns: None,
+            retention_changed: None,
         });
         self.join(id, caller, Role::Member, now, 1);
         self.join(id, peer, Role::Member, now, 1);
@@ -144,13 +163,14 @@ impl<M: Memory> State<M> {
             legal_hold: None,
             last_activity_ns: now,
             retention_floor_seq: 1,
+            expired_through_ns: None,
+            expired_marked_at_ns: 0,
+            sweep_due_ns: None,
+            retention_changed: None,
         });
         self.join(id, caller, Role::Owner, now, 1);
         for &user in &args.members {
             self.join(id, user, Role::Member, now, 1);
-        }
-        if validate::retention_ns(&retention).is_some() {
-            self.retained.insert(id, ());
         }
         self.update_counters(|c| c.groups += 1);
         Ok(id)
@@ -218,10 +238,42 @@ impl<M: Memory> State<M> {
 
     fn owner_count(&self, conversation_id: u64) -> usize {
         self.members
-            .range((conversation_id, Principal::from_slice(&[]))..)
+            .range((conversation_id, min_principal())..)
             .take_while(|e| e.key().0 == conversation_id)
             .filter(|e| e.value().0.role == Role::Owner)
             .count()
+    }
+
+    /// A deactivating user leaves the conversation. If they were a group's only Owner and others
+    /// remain, the first Admin in principal order (or else the first Member) becomes Owner, so
+    /// a group always keeps an Owner. One pass over the members, only in that case.
+    pub fn depart(&mut self, conversation_id: u64, user: Principal) {
+        let Some(mut conversation) = self.conversation(conversation_id) else { return };
+        let Some(me) = self.member(conversation_id, user) else { return };
+        self.members.remove(&(conversation_id, user));
+        self.user_conversations.remove(&(user, conversation_id));
+        conversation.member_count = conversation.member_count.saturating_sub(1);
+        let is_group = matches!(conversation.kind, ConversationKind::Group { .. });
+        if is_group && me.role == Role::Owner && conversation.member_count > 0 {
+            let mut successor: Option<(Principal, Member)> = None;
+            for e in self.members.range((conversation_id, min_principal())..).take_while(|e| e.key().0 == conversation_id) {
+                let (who, m) = (e.key().1, e.value().0);
+                match m.role {
+                    Role::Owner => {
+                        successor = None;
+                        break;
+                    }
+                    Role::Admin if successor.as_ref().is_none_or(|(_, s)| s.role == Role::Member) => successor = Some((who, m)),
+                    Role::Member if successor.is_none() => successor = Some((who, m)),
+                    _ => {}
+                }
+            }
+            if let Some((who, mut m)) = successor {
+                m.role = Role::Owner;
+                self.put_member(conversation_id, who, m);
+            }
+        }
+        self.put_conversation(conversation_id, conversation);
     }
 
     /// Owner only: sets `user`'s role. A group always keeps at least one Owner.
@@ -248,7 +300,10 @@ impl<M: Memory> State<M> {
     }
 
     /// Sets the retention policy: a group's Owner or Admin, or either side of a direct
-    /// conversation. Audited (a policy change, not content).
+    /// conversation while it is writable (no block either way, both sides active: a blocked
+    /// user must not be able to wipe the blocker's history). What had expired stays expired.
+    /// Recorded in the conversation for its members, not in the public audit log (it would say
+    /// who talks to whom).
     pub fn set_retention(
         &mut self,
         caller: Principal,
@@ -256,20 +311,16 @@ impl<M: Memory> State<M> {
         conversation_id: u64,
         policy: RetentionPolicy,
     ) -> Result<(), MessagingError> {
-        self.active_caller(caller)?;
-        let (mut conversation, me) = self.membership(conversation_id, caller)?;
+        let (mut conversation, me) = self.writable(caller, conversation_id)?;
         if matches!(conversation.kind, ConversationKind::Group { .. }) && me.role < Role::Admin {
             return Err(MessagingError::InsufficientRole { role: me.role, required: Role::Admin });
         }
         validate::retention(&policy)?;
+        retention::mark_expired(&mut conversation, now);
         conversation.retention = policy;
+        conversation.retention_changed = Some(RetentionChange { by: caller, at_ns: now });
+        self.reschedule(conversation_id, &mut conversation);
         self.put_conversation(conversation_id, conversation);
-        if validate::retention_ns(&policy).is_some() {
-            self.retained.insert(conversation_id, ());
-        } else {
-            self.retained.remove(&conversation_id);
-        }
-        self.core.audit(now, caller, "retention_set", &(conversation_id, policy));
         Ok(())
     }
 
@@ -288,7 +339,9 @@ impl<M: Memory> State<M> {
         let mut conversation =
             self.conversation(conversation_id).ok_or(MessagingError::ConversationNotFound { conversation_id })?;
         let newly = conversation.legal_hold.is_none();
+        retention::mark_expired(&mut conversation, now); // what had expired stays expired
         conversation.legal_hold = Some(LegalHold { case_reference: case_reference.clone(), set_by: caller, set_at_ns: now });
+        self.reschedule(conversation_id, &mut conversation);
         self.put_conversation(conversation_id, conversation);
         if newly {
             self.update_counters(|c| c.legal_holds_active += 1);
@@ -305,6 +358,7 @@ impl<M: Memory> State<M> {
         let mut conversation =
             self.conversation(conversation_id).ok_or(MessagingError::ConversationNotFound { conversation_id })?;
         let hold = conversation.legal_hold.take().ok_or(MessagingError::NoLegalHold { conversation_id })?;
+        self.reschedule(conversation_id, &mut conversation);
         self.put_conversation(conversation_id, conversation);
         self.update_counters(|c| c.legal_holds_active = c.legal_holds_active.saturating_sub(1));
         self.core.audit(now, caller, "legal_hold_cleared", &(conversation_id, hold.case_reference));
@@ -322,6 +376,7 @@ impl<M: Memory> State<M> {
             retention: c.retention,
             legal_hold: c.legal_hold,
             last_activity_ns: c.last_activity_ns,
+            retention_changed: c.retention_changed,
         }
     }
 
@@ -329,8 +384,11 @@ impl<M: Memory> State<M> {
     pub fn get_conversation(&self, caller: Principal, conversation_id: u64) -> Result<ConversationView, MessagingError> {
         let conversation =
             self.conversation(conversation_id).ok_or(MessagingError::ConversationNotFound { conversation_id })?;
-        if !self.is_authority(&caller) && !self.members.contains_key(&(conversation_id, caller)) {
-            return Err(MessagingError::NotAMember { conversation_id });
+        if !self.is_authority(&caller) {
+            self.not_deactivated(caller)?;
+            if !self.members.contains_key(&(conversation_id, caller)) {
+                return Err(MessagingError::NotAMember { conversation_id });
+            }
         }
         Ok(self.conversation_view(conversation_id, conversation))
     }
@@ -343,9 +401,13 @@ impl<M: Memory> State<M> {
         start: Option<Principal>,
         limit: Option<u32>,
     ) -> Result<MemberPage, MessagingError> {
+        self.not_deactivated(caller)?;
         self.membership(conversation_id, caller)?;
         let (_, limit) = PageRequest { start: None, limit }.bounds();
-        let from = (conversation_id, start.unwrap_or_else(|| Principal::from_slice(&[])));
+        if limit == 0 {
+            return Ok(MemberPage { members: vec![], next_start: None });
+        }
+        let from = (conversation_id, start.unwrap_or_else(min_principal));
         let mut members: Vec<MemberView> = self
             .members
             .range(from..)
@@ -360,27 +422,31 @@ impl<M: Memory> State<M> {
         Ok(MemberPage { members, next_start })
     }
 
-    /// The caller's conversations in id order from `start`, with unread counts.
-    pub fn inbox(&self, caller: Principal, page: &PageRequest) -> InboxPage {
+    /// The caller's conversations in id order from `start`, with unread counts (expired
+    /// messages are not unread). At most `limit` entries; fewer when `has_budget` says no
+    /// (a query's instructions are bounded), but always at least one when any is left.
+    pub fn inbox(&self, caller: Principal, now: u64, page: &PageRequest, mut has_budget: impl FnMut() -> bool) -> InboxPage {
         let (start, limit) = page.bounds();
-        let mut entries: Vec<InboxEntry> = self
-            .user_conversations
-            .range((caller, start)..)
-            .take_while(|e| e.key().0 == caller)
-            .take(limit + 1)
-            .map(|e| {
-                let id = e.key().1;
-                let conversation = self.conversation(id).expect("indexed conversation exists");
-                let member = self.member(id, caller).expect("indexed membership exists");
-                InboxEntry {
-                    unread: conversation.last_seq.saturating_sub(member.last_read_seq),
-                    role: member.role,
-                    last_read_seq: member.last_read_seq,
-                    conversation: self.conversation_view(id, conversation),
-                }
-            })
-            .collect();
-        let next_start = if entries.len() > limit { entries.pop().map(|e| e.conversation.id) } else { None };
+        let mut entries: Vec<InboxEntry> = vec![];
+        let mut next_start = None;
+        if limit == 0 {
+            return InboxPage { entries, next_start };
+        }
+        for id in self.user_conversations.keys_range((caller, start)..).take_while(|k| k.0 == caller).map(|k| k.1) {
+            if entries.len() == limit || (!entries.is_empty() && !has_budget()) {
+                next_start = Some(id);
+                break;
+            }
+            let conversation = self.conversation(id).expect("indexed conversation exists");
+            let member = self.member(id, caller).expect("indexed membership exists");
+            let expired_through = self.first_live_seq(id, &conversation, now) - 1;
+            entries.push(InboxEntry {
+                unread: conversation.last_seq.saturating_sub(member.last_read_seq.max(expired_through)),
+                role: member.role,
+                last_read_seq: member.last_read_seq,
+                conversation: self.conversation_view(id, conversation),
+            });
+        }
         InboxPage { entries, next_start }
     }
 }
@@ -510,14 +576,14 @@ pub mod tests {
         let rest = s.list_members(p(1), g, page.next_start, Some(3)).unwrap();
         assert_eq!((rest.members.len(), rest.next_start), (1, None));
         assert_eq!(s.list_members(p(9), g, None, None), Err(MessagingError::NotAMember { conversation_id: g }));
-        let inbox = s.inbox(p(1), &PageRequest { start: None, limit: Some(1) });
+        let inbox = s.inbox(p(1), 0, &PageRequest { start: None, limit: Some(1) }, || true);
         assert_eq!(inbox.entries.len(), 1);
         assert_eq!(inbox.entries[0].conversation.id, g);
         assert_eq!(inbox.entries[0].role, Role::Owner);
-        let next = s.inbox(p(1), &PageRequest { start: inbox.next_start, limit: Some(1) });
+        let next = s.inbox(p(1), 0, &PageRequest { start: inbox.next_start, limit: Some(1) }, || true);
         assert_eq!(next.entries[0].conversation.id, d);
         assert_eq!(next.next_start, None);
-        assert_eq!(s.inbox(p(3), &PageRequest::default()).entries.len(), 1);
+        assert_eq!(s.inbox(p(3), 0, &PageRequest::default(), || true).entries.len(), 1);
     }
 
     #[test]
@@ -537,10 +603,17 @@ pub mod tests {
         );
         s.set_retention(p(1), 7, g, policy).unwrap();
         s.set_retention(p(3), 7, d, RetentionPolicy::Disappearing { after_seconds: 60 }).unwrap();
-        assert_eq!(s.retained.len(), 2);
-        s.set_retention(p(3), 7, d, RetentionPolicy::KeepForever).unwrap();
-        assert_eq!(s.retained.len(), 1);
-        assert_eq!(s.core.audit_len(), audit + 3);
+        s.set_retention(p(3), 8, d, RetentionPolicy::KeepForever).unwrap();
+        // Members see who changed it; the public audit log says nothing about it.
+        let changed = s.get_conversation(p(2), d).unwrap().retention_changed;
+        assert_eq!(changed, Some(RetentionChange { by: p(3), at_ns: 8 }));
+        assert_eq!(s.core.audit_len(), audit);
+        // A blocked user cannot touch the blocker's direct conversation (nor can the blocker).
+        s.block(p(3), 9, p(2)).unwrap();
+        for who in [2, 3] {
+            assert_eq!(s.set_retention(p(who), 9, d, policy), Err(MessagingError::Blocked { blocker: p(3) }));
+        }
+        assert_eq!(s.get_conversation(p(2), d).unwrap().retention, RetentionPolicy::KeepForever);
 
         assert_eq!(s.set_legal_hold(p(1), 8, g, "CASE-1".into()), Err(MessagingError::NotAuthority));
         assert_eq!(s.clear_legal_hold(p(AUTHORITY), 8, g), Err(MessagingError::NoLegalHold { conversation_id: g }));
@@ -550,6 +623,83 @@ pub mod tests {
         assert_eq!(s.clear_legal_hold(p(1), 9, g), Err(MessagingError::NotAuthority));
         s.clear_legal_hold(p(AUTHORITY), 9, g).unwrap();
         assert_eq!(s.counters().legal_holds_active, 0);
-        assert_eq!(s.core.audit_len(), audit + 5);
+        assert_eq!(s.core.audit_len(), audit + 2, "legal holds are an authority's act, audited");
+    }
+
+    #[test]
+    fn deactivation_leaves_every_conversation_and_hands_over_ownership() {
+        let mut s = with_users(fresh(), 5);
+        let sole = group(&mut s, 1, &[3, 4, 5]);
+        s.set_role(p(1), sole, p(5), Role::Admin).unwrap();
+        let shared = group(&mut s, 1, &[2, 3]);
+        s.set_role(p(1), shared, p(2), Role::Owner).unwrap();
+        let alone = group(&mut s, 1, &[]);
+        let d = s.open_direct(p(1), 6, p(2)).unwrap();
+        s.deactivate(p(1)).unwrap();
+        for id in [sole, shared, alone, d] {
+            assert!(s.member(id, p(1)).is_none());
+            assert!(!s.user_conversations.contains_key(&(p(1), id)));
+        }
+        assert_eq!(s.user(&p(1)).unwrap().conversation_count, 0);
+        // The Admin (not the first Member) of the group p(1) owned alone is its Owner now.
+        assert_eq!(s.member(sole, p(5)).unwrap().role, Role::Owner);
+        assert_eq!(s.member(sole, p(3)).unwrap().role, Role::Member);
+        assert_eq!(s.get_conversation(p(3), sole).unwrap().member_count, 3);
+        // Where another Owner remains, nobody is promoted.
+        assert_eq!(s.member(shared, p(3)).unwrap().role, Role::Member);
+        assert_eq!(s.get_conversation(p(2), alone), Err(MessagingError::NotAMember { conversation_id: alone }));
+        assert_eq!(s.conversation(alone).unwrap().member_count, 0);
+        // The peer keeps the history but cannot write to, retain or reopen the conversation.
+        assert_eq!(s.get_conversation(p(2), d).unwrap().member_count, 1);
+        assert_eq!(s.set_retention(p(2), 7, d, RetentionPolicy::KeepDays(1)), Err(MessagingError::UserDeactivated { user: p(1) }));
+        assert_eq!(s.open_direct(p(2), 7, p(1)), Err(MessagingError::UserDeactivated { user: p(1) }));
+        assert_eq!(s.add_members(p(5), 7, sole, vec![p(1)]), Err(MessagingError::UserDeactivated { user: p(1) }));
+        // Her own view: typed refusals, an empty inbox.
+        assert_eq!(s.get_conversation(p(1), sole), Err(MessagingError::UserDeactivated { user: p(1) }));
+        assert_eq!(s.list_members(p(1), sole, None, None), Err(MessagingError::UserDeactivated { user: p(1) }));
+        assert!(s.inbox(p(1), 7, &PageRequest::default(), || true).entries.is_empty());
+    }
+
+    #[test]
+    fn a_deactivated_sole_owner_hands_over_to_the_first_member_without_admins() {
+        let mut s = with_users(fresh(), 4);
+        let g = group(&mut s, 2, &[4, 3]);
+        s.deactivate(p(2)).unwrap();
+        assert_eq!(s.member(g, p(3)).unwrap().role, Role::Owner, "first in principal order");
+        assert_eq!(s.member(g, p(4)).unwrap().role, Role::Member);
+    }
+
+    #[test]
+    fn a_zero_limit_gives_an_empty_page_and_no_cursor() {
+        let mut s = with_users(fresh(), 3);
+        let g = group(&mut s, 1, &[2, 3]);
+        s.open_direct(p(1), 6, p(2)).unwrap();
+        let zero = PageRequest { start: None, limit: Some(0) };
+        let inbox = s.inbox(p(1), 7, &zero, || true);
+        assert_eq!((inbox.entries.len(), inbox.next_start), (0, None));
+        let members = s.list_members(p(1), g, None, Some(0)).unwrap();
+        assert_eq!((members.members.len(), members.next_start), (0, None));
+        s.block(p(1), 7, p(3)).unwrap();
+        assert!(s.blocked_users(p(1), &zero).is_empty());
+        assert!(s.blocked_users(p(1), &PageRequest { start: Some(u64::MAX), limit: None }).is_empty());
+        // Walking with limit 1 visits every entry once, each cursor past the last.
+        let mut seen = vec![];
+        let mut start = None;
+        loop {
+            let page = s.inbox(p(1), 7, &PageRequest { start, limit: Some(1) }, || true);
+            assert!(page.entries.len() <= 1);
+            seen.extend(page.entries.iter().map(|e| e.conversation.id));
+            match page.next_start {
+                Some(n) => {
+                    assert!(n > *seen.last().unwrap());
+                    start = Some(n);
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, vec![1, 2]);
+        // An exhausted budget still gives one entry and a cursor that advances.
+        let page = s.inbox(p(1), 7, &PageRequest::default(), || false);
+        assert_eq!((page.entries.len(), page.next_start), (1, Some(2)));
     }
 }

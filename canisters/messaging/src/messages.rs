@@ -1,15 +1,16 @@
 //! Messages: send, edit (new envelope, history kept), delete (tombstone), paginated reads in
 //! both directions, read markers, and the per-user rate limit.
 
+use crate::retention;
 use crate::state::{Conversation, Member, SenderActivity, State, StoredContent, StoredMessage, StoredVersion};
 use crate::validate;
 use candid::Principal;
 use common::cbor::Cbor;
 use ic_stable_structures::Memory;
 use interfaces::messaging::{
-    ConversationKind, DeletionReason, Direction, Envelope, EnvelopeVersion, Limits, MessageContent, MessagePage,
-    MessageView, MessagingError, ReadRequest, Role, SendReceipt, Tombstone, MAX_EDITS_PER_MESSAGE, MAX_MESSAGE_PAGE,
-    MAX_MESSAGE_PAGE_BYTES,
+    ConversationKind, DeletionReason, Direction, Envelope, EnvelopeVersion, HistoryPage, Limits, MessageContent,
+    MessagePage, MessageView, MessagingError, ReadRequest, Role, SendReceipt, Tombstone, MAX_EDITS_PER_MESSAGE,
+    MAX_MESSAGE_PAGE, MAX_MESSAGE_PAGE_BYTES,
 };
 
 pub const MINUTE_NS: u64 = 60 * 1_000_000_000;
@@ -18,7 +19,7 @@ pub const DAY_NS: u64 = 24 * 3600 * 1_000_000_000;
 impl<M: Memory> State<M> {
     /// The caller may write into the conversation: active, a member, no block in a direct
     /// conversation, and the other side of a direct conversation still active.
-    fn writable(&self, caller: Principal, conversation_id: u64) -> Result<(Conversation, Member), MessagingError> {
+    pub(crate) fn writable(&self, caller: Principal, conversation_id: u64) -> Result<(Conversation, Member), MessagingError> {
         self.active_caller(caller)?;
         let (conversation, member) = self.membership(conversation_id, caller)?;
         if let ConversationKind::Direct { users: (a, b) } = conversation.kind {
@@ -28,9 +29,10 @@ impl<M: Memory> State<M> {
         Ok((conversation, member))
     }
 
-    /// Every wrapped key names a member and a key epoch that member has had.
+    /// Every wrapped key names an active member and a key epoch that member has had.
     fn check_recipients(&self, conversation_id: u64, envelope: &Envelope) -> Result<(), MessagingError> {
         for w in &envelope.wrapped_keys {
+            self.not_deactivated(w.recipient)?;
             if !self.members.contains_key(&(conversation_id, w.recipient)) {
                 return Err(MessagingError::RecipientNotMember { user: w.recipient });
             }
@@ -63,11 +65,14 @@ impl<M: Memory> State<M> {
         Ok(activity)
     }
 
-    /// Stores the sender's new activity and counts them as a daily active sender once a day.
-    fn record_activity(&mut self, caller: Principal, now: u64, mut activity: SenderActivity) {
+    /// Stores the sender's new activity; a new message (not an edit) counts them as a daily
+    /// active sender, once a day.
+    fn record_activity(&mut self, caller: Principal, now: u64, mut activity: SenderActivity, is_send: bool) {
         let today = now / DAY_NS;
-        let first_today = activity.last_send_day != Some(today);
-        activity.last_send_day = Some(today);
+        let first_today = is_send && activity.last_send_day != Some(today);
+        if is_send {
+            activity.last_send_day = Some(today);
+        }
         self.sender_activity.insert(caller, Cbor(activity));
         self.update_counters(|c| {
             if c.day != today {
@@ -106,10 +111,13 @@ impl<M: Memory> State<M> {
         });
         conversation.last_seq = seq;
         conversation.last_activity_ns = now;
+        if conversation.sweep_due_ns.is_none() && retention::expires_at(&conversation, now).is_some() {
+            self.reschedule(conversation_id, &mut conversation); // first message that will expire
+        }
         self.put_conversation(conversation_id, conversation);
         me.last_read_seq = seq;
         self.put_member(conversation_id, caller, me);
-        self.record_activity(caller, now, activity);
+        self.record_activity(caller, now, activity, true);
         self.update_counters(|c| {
             c.messages_sent += 1;
             c.messages_stored += 1;
@@ -118,13 +126,21 @@ impl<M: Memory> State<M> {
         Ok(SendReceipt { conversation_id, seq, sent_at_ns: now })
     }
 
-    /// A message the member may see.
-    fn visible_message(&self, conversation_id: u64, seq: u64, member: &Member) -> Result<StoredMessage, MessagingError> {
+    /// A message the member may see, as readers see it at `now`: an expired one as a
+    /// `Retention` tombstone, as the sweep will leave it.
+    fn visible_message(
+        &self,
+        conversation: &Conversation,
+        conversation_id: u64,
+        seq: u64,
+        member: &Member,
+        now: u64,
+    ) -> Result<StoredMessage, MessagingError> {
         let not_found = MessagingError::MessageNotFound { conversation_id, seq };
         if seq < member.first_visible_seq {
             return Err(not_found);
         }
-        self.message(conversation_id, seq).ok_or(not_found)
+        self.message(conversation_id, seq).map(|m| as_read(conversation, m, now)).ok_or(not_found)
     }
 
     /// The sender replaces a message's envelope; the previous one is kept in its history.
@@ -138,7 +154,7 @@ impl<M: Memory> State<M> {
         envelope: Envelope,
     ) -> Result<u32, MessagingError> {
         let (mut conversation, me) = self.writable(caller, conversation_id)?;
-        let mut message = self.visible_message(conversation_id, seq, &me)?;
+        let mut message = self.visible_message(&conversation, conversation_id, seq, &me, now)?;
         if message.sender != caller {
             return Err(MessagingError::NotMessageSender { sender: message.sender });
         }
@@ -166,7 +182,7 @@ impl<M: Memory> State<M> {
         self.put_message(conversation_id, seq, message);
         conversation.last_activity_ns = now;
         self.put_conversation(conversation_id, conversation);
-        self.record_activity(caller, now, activity);
+        self.record_activity(caller, now, activity, false);
         self.update_counters(|c| c.bytes_stored += bytes);
         Ok(edits)
     }
@@ -176,7 +192,7 @@ impl<M: Memory> State<M> {
     pub fn delete_message(&mut self, caller: Principal, now: u64, conversation_id: u64, seq: u64) -> Result<(), MessagingError> {
         self.active_caller(caller)?;
         let (conversation, me) = self.membership(conversation_id, caller)?;
-        let message = self.visible_message(conversation_id, seq, &me)?;
+        let message = self.visible_message(&conversation, conversation_id, seq, &me, now)?;
         let reason = if message.sender == caller {
             DeletionReason::Sender
         } else if matches!(conversation.kind, ConversationKind::Direct { .. }) {
@@ -193,14 +209,19 @@ impl<M: Memory> State<M> {
             return Err(MessagingError::LegalHoldActive { conversation_id });
         }
         let tombstone = Tombstone { reason, deleted_by: Some(caller), deleted_at_ns: now };
-        self.tombstone(conversation_id, seq, message, tombstone);
+        let freed = self.tombstone(conversation_id, seq, message, tombstone);
+        self.update_counters(|c| {
+            c.messages_stored = c.messages_stored.saturating_sub(1);
+            c.bytes_stored = c.bytes_stored.saturating_sub(freed);
+        });
         Ok(())
     }
 
-    /// Replaces the message's content with `tombstone` and drops its edit history, freeing the
-    /// envelope bytes. Shared by deletion and the retention sweep.
-    pub fn tombstone(&mut self, conversation_id: u64, seq: u64, mut message: StoredMessage, tombstone: Tombstone) {
-        let StoredContent::Envelope(current) = &message.content else { return };
+    /// Replaces the message's content with `tombstone` and drops its edit history; returns the
+    /// envelope bytes freed (the caller updates the counters). Shared by deletion and the
+    /// retention sweep.
+    pub fn tombstone(&mut self, conversation_id: u64, seq: u64, mut message: StoredMessage, tombstone: Tombstone) -> u64 {
+        let StoredContent::Envelope(current) = &message.content else { return 0 };
         let mut freed = validate::envelope_bytes(current);
         for version in 0..message.edit_count {
             if let Some(Cbor(old)) = self.edit_history.remove(&(conversation_id, seq, version)) {
@@ -209,31 +230,35 @@ impl<M: Memory> State<M> {
         }
         message.content = StoredContent::Deleted(tombstone);
         self.put_message(conversation_id, seq, message);
-        self.update_counters(|c| {
-            c.messages_stored = c.messages_stored.saturating_sub(1);
-            c.bytes_stored = c.bytes_stored.saturating_sub(freed);
-        });
+        freed
     }
 
     /// A page of messages from `from_seq` in either direction, for members; messages from
-    /// before the member joined are not shown.
-    pub fn read_messages(&self, caller: Principal, request: &ReadRequest) -> Result<MessagePage, MessagingError> {
+    /// before the member joined are not shown, expired ones read as tombstones. At most `limit`
+    /// messages and `MAX_MESSAGE_PAGE_BYTES` of Candid (always the first message, whatever its
+    /// size).
+    pub fn read_messages(&self, caller: Principal, now: u64, request: &ReadRequest) -> Result<MessagePage, MessagingError> {
         let id = request.conversation_id;
+        self.not_deactivated(caller)?;
         let (conversation, me) = self.membership(id, caller)?;
         let (floor, last) = (me.first_visible_seq, conversation.last_seq);
-        let limit = request.limit.unwrap_or(MAX_MESSAGE_PAGE).clamp(1, MAX_MESSAGE_PAGE) as usize;
+        let limit = request.limit.unwrap_or(MAX_MESSAGE_PAGE).min(MAX_MESSAGE_PAGE) as usize;
+        let empty = MessagePage { messages: vec![], next_seq: None, last_seq: last };
+        if limit == 0 {
+            return Ok(empty);
+        }
         let entries: Box<dyn Iterator<Item = (u64, StoredMessage)>> = match request.direction {
             Direction::Forward => {
                 let from = request.from_seq.unwrap_or(floor).max(floor);
                 if from > last {
-                    return Ok(MessagePage { messages: vec![], next_seq: None, last_seq: last });
+                    return Ok(empty);
                 }
                 Box::new(self.messages.range((id, from)..=(id, last)).map(|e| (e.key().1, e.value().0)))
             }
             Direction::Backward => {
                 let from = request.from_seq.unwrap_or(last).min(last);
                 if from < floor || from == 0 {
-                    return Ok(MessagePage { messages: vec![], next_seq: None, last_seq: last });
+                    return Ok(empty);
                 }
                 Box::new(self.messages.range((id, floor)..=(id, from)).rev().map(|e| (e.key().1, e.value().0)))
             }
@@ -241,15 +266,13 @@ impl<M: Memory> State<M> {
         let mut messages = Vec::new();
         let mut bytes = 0u64;
         for (seq, m) in entries {
-            let size = match &m.content {
-                StoredContent::Envelope(e) => validate::envelope_bytes(e),
-                StoredContent::Deleted(_) => 0,
-            };
+            let m = view(seq, as_read(&conversation, m, now));
+            let size = validate::message_view_bytes(&m);
             if !messages.is_empty() && (messages.len() >= limit || bytes + size > MAX_MESSAGE_PAGE_BYTES as u64) {
                 break;
             }
             bytes += size;
-            messages.push(view(seq, m));
+            messages.push(m);
         }
         let next_seq = messages.last().and_then(|m: &MessageView| match request.direction {
             Direction::Forward => (m.seq < last).then_some(m.seq + 1),
@@ -258,24 +281,43 @@ impl<M: Memory> State<M> {
         Ok(MessagePage { messages, next_seq, last_seq: last })
     }
 
-    /// Earlier versions of an edited message, oldest first.
-    pub fn message_history(&self, caller: Principal, conversation_id: u64, seq: u64) -> Result<Vec<EnvelopeVersion>, MessagingError> {
-        let (_, me) = self.membership(conversation_id, caller)?;
-        let message = self.visible_message(conversation_id, seq, &me)?;
-        Ok((0..message.edit_count)
-            .filter_map(|version| {
-                self.edit_history.get(&(conversation_id, seq, version)).map(|Cbor(v)| EnvelopeVersion {
-                    version,
-                    stored_at_ns: v.stored_at_ns,
-                    envelope: v.envelope,
-                })
-            })
-            .collect())
+    /// Earlier versions of an edited message, oldest first, from `start_version`, at most
+    /// `MAX_MESSAGE_PAGE_BYTES` of Candid per page (always at least one version when any is
+    /// left). A deleted or expired message has none.
+    pub fn message_history(
+        &self,
+        caller: Principal,
+        now: u64,
+        conversation_id: u64,
+        seq: u64,
+        start_version: Option<u32>,
+    ) -> Result<HistoryPage, MessagingError> {
+        self.not_deactivated(caller)?;
+        let (conversation, me) = self.membership(conversation_id, caller)?;
+        let message = self.visible_message(&conversation, conversation_id, seq, &me, now)?;
+        let mut page = HistoryPage { versions: vec![], next_version: None };
+        if matches!(message.content, StoredContent::Deleted(_)) {
+            return Ok(page);
+        }
+        let mut bytes = 0u64;
+        for version in start_version.unwrap_or(0)..message.edit_count {
+            let Some(Cbor(v)) = self.edit_history.get(&(conversation_id, seq, version)) else { continue };
+            let item = EnvelopeVersion { version, stored_at_ns: v.stored_at_ns, envelope: v.envelope };
+            let size = validate::version_bytes(&item);
+            if !page.versions.is_empty() && bytes + size > MAX_MESSAGE_PAGE_BYTES as u64 {
+                page.next_version = Some(version);
+                break;
+            }
+            bytes += size;
+            page.versions.push(item);
+        }
+        Ok(page)
     }
 
-    /// Moves the caller's read marker forward to `seq`; returns the unread count left.
-    pub fn mark_read(&mut self, caller: Principal, conversation_id: u64, seq: u64) -> Result<u64, MessagingError> {
-        crate::users::not_anonymous(caller)?;
+    /// Moves the caller's read marker forward to `seq`; returns the unread count left
+    /// (expired messages are not unread).
+    pub fn mark_read(&mut self, caller: Principal, now: u64, conversation_id: u64, seq: u64) -> Result<u64, MessagingError> {
+        self.active_caller(caller)?;
         let (conversation, mut me) = self.membership(conversation_id, caller)?;
         if seq > conversation.last_seq {
             return Err(MessagingError::SequenceOutOfRange { seq, last_seq: conversation.last_seq });
@@ -284,8 +326,20 @@ impl<M: Memory> State<M> {
             me.last_read_seq = seq;
             self.put_member(conversation_id, caller, me.clone());
         }
-        Ok(conversation.last_seq - me.last_read_seq)
+        let expired_through = self.first_live_seq(conversation_id, &conversation, now) - 1;
+        Ok(conversation.last_seq - me.last_read_seq.max(expired_through).min(conversation.last_seq))
     }
+}
+
+/// The message as readers see it at `now`: once expired, a `Retention` tombstone with its
+/// expiry time (exactly what the sweep stores later), and no envelope.
+fn as_read(conversation: &Conversation, mut m: StoredMessage, now: u64) -> StoredMessage {
+    if let StoredContent::Envelope(_) = m.content {
+        if let Some(at) = retention::expires_at(conversation, m.sent_at_ns).filter(|t| *t <= now) {
+            m.content = StoredContent::Deleted(Tombstone { reason: DeletionReason::Retention, deleted_by: None, deleted_at_ns: at });
+        }
+    }
+    m
 }
 
 fn view(seq: u64, m: StoredMessage) -> MessageView {
@@ -315,7 +369,7 @@ pub mod tests {
     }
 
     fn read(s: &State<ic_stable_structures::VectorMemory>, who: u8, id: u64, from: Option<u64>, dir: Direction, limit: u32) -> MessagePage {
-        s.read_messages(p(who), &ReadRequest { conversation_id: id, from_seq: from, direction: dir, limit: Some(limit) }).unwrap()
+        s.read_messages(p(who), 1_000, &ReadRequest { conversation_id: id, from_seq: from, direction: dir, limit: Some(limit) }).unwrap()
     }
 
     fn seqs(page: &MessagePage) -> Vec<u64> {
@@ -404,7 +458,7 @@ pub mod tests {
         let page = read(&s, 2, d, None, Direction::Forward, 10);
         assert_eq!(page.messages[0].content, MessageContent::Envelope(env(3)));
         assert_eq!((page.messages[0].edit_count, page.messages[0].edited_at_ns), (2, Some(12)));
-        let history = s.message_history(p(2), d, 1).unwrap();
+        let history = s.message_history(p(2), 20, d, 1, None).unwrap().versions;
         assert_eq!(history.iter().map(|v| (v.version, v.stored_at_ns, v.envelope.clone())).collect::<Vec<_>>(), vec![
             (0, 10, env(1)),
             (1, 11, env(2))
@@ -449,7 +503,7 @@ pub mod tests {
             MessageContent::Deleted(Tombstone { reason: DeletionReason::Sender, deleted_by: Some(p(3)), deleted_at_ns: 14 })
         );
         assert!(matches!(&page.messages[2].content, MessageContent::Deleted(t) if t.reason == DeletionReason::GroupAdmin));
-        assert!(s.message_history(p(1), g, 1).unwrap().is_empty(), "history goes with the message");
+        assert!(s.message_history(p(1), 20, g, 1, None).unwrap().versions.is_empty(), "history goes with the message");
         let after = s.counters();
         assert_eq!(after.messages_stored, before.messages_stored - 2);
         assert_eq!(after.bytes_stored, validate::envelope_bytes(&env(3)));
@@ -487,7 +541,7 @@ pub mod tests {
         assert_eq!((seqs(&end), end.next_seq), (vec![2, 1], None));
         assert!(read(&s, 2, d, Some(451), Direction::Forward, 5).messages.is_empty());
         assert_eq!(
-            s.read_messages(Principal::anonymous(), &ReadRequest { conversation_id: d, from_seq: None, direction: Direction::Forward, limit: None }),
+            s.read_messages(Principal::anonymous(), 1_000, &ReadRequest { conversation_id: d, from_seq: None, direction: Direction::Forward, limit: None }),
             Err(MessagingError::NotAMember { conversation_id: d })
         );
     }
@@ -503,7 +557,7 @@ pub mod tests {
             s.send_message(p(1), 10 + i, d, big.clone()).unwrap();
         }
         let page = read(&s, 2, d, None, Direction::Forward, 200);
-        let per = validate::envelope_bytes(&big);
+        let per = validate::message_view_bytes(&page.messages[0]);
         assert_eq!(page.messages.len() as u64, MAX_MESSAGE_PAGE_BYTES as u64 / per);
         assert_eq!(page.next_seq, Some(page.messages.len() as u64 + 1));
     }
@@ -519,14 +573,14 @@ pub mod tests {
         s.send_message(p(2), 12, g, env(2)).unwrap();
         assert_eq!(seqs(&read(&s, 3, g, None, Direction::Forward, 10)), vec![4]);
         assert_eq!(seqs(&read(&s, 3, g, None, Direction::Backward, 10)), vec![4]);
-        assert_eq!(s.message_history(p(3), g, 1), Err(MessagingError::MessageNotFound { conversation_id: g, seq: 1 }));
-        let unread = |s: &State<_>, who: u8| s.inbox(p(who), &PageRequest::default()).entries[0].unread;
+        assert_eq!(s.message_history(p(3), 20, g, 1, None), Err(MessagingError::MessageNotFound { conversation_id: g, seq: 1 }));
+        let unread = |s: &State<_>, who: u8| s.inbox(p(who), 20, &PageRequest::default(), || true).entries[0].unread;
         assert_eq!((unread(&s, 1), unread(&s, 2), unread(&s, 3)), (1, 0, 1));
-        assert_eq!(s.mark_read(p(1), g, 5), Err(MessagingError::SequenceOutOfRange { seq: 5, last_seq: 4 }));
-        assert_eq!(s.mark_read(p(1), g, 4), Ok(0));
-        assert_eq!(s.mark_read(p(1), g, 2), Ok(0), "markers never move back");
+        assert_eq!(s.mark_read(p(1), 20, g, 5), Err(MessagingError::SequenceOutOfRange { seq: 5, last_seq: 4 }));
+        assert_eq!(s.mark_read(p(1), 20, g, 4), Ok(0));
+        assert_eq!(s.mark_read(p(1), 20, g, 2), Ok(0), "markers never move back");
         assert_eq!(unread(&s, 1), 0);
-        assert_eq!(s.mark_read(p(4), g, 1), Err(MessagingError::NotAMember { conversation_id: g }));
+        assert_eq!(s.mark_read(p(4), 20, g, 1), Err(MessagingError::NotAMember { conversation_id: g }));
     }
 
     #[test]
@@ -535,5 +589,97 @@ pub mod tests {
         let g = group(&mut s, 1, &[2, 3]);
         s.leave(p(3), g).unwrap();
         assert_eq!(s.send_message(p(3), 10, g, env(1)), Err(MessagingError::NotAMember { conversation_id: g }));
+    }
+
+    #[test]
+    fn deactivated_users_neither_read_nor_mark_nor_receive() {
+        let mut s = with_users(fresh(), 3);
+        let g = group(&mut s, 1, &[2, 3]);
+        s.send_message(p(1), 10, g, env(1)).unwrap();
+        s.deactivate(p(3)).unwrap();
+        let deactivated = Err(MessagingError::UserDeactivated { user: p(3) });
+        let req = ReadRequest { conversation_id: g, from_seq: None, direction: Direction::Forward, limit: None };
+        assert_eq!(s.read_messages(p(3), 20, &req).map(|_| ()), deactivated);
+        assert_eq!(s.message_history(p(3), 20, g, 1, None).map(|_| ()), deactivated);
+        assert_eq!(s.mark_read(p(3), 20, g, 1).map(|_| ()), deactivated);
+        let mut e = env(1);
+        e.ephemeral_public_key = vec![9; 32];
+        e.wrapped_keys = vec![WrappedKey { recipient: p(3), recipient_key_epoch: 1, wrapped_key: vec![1; 48] }];
+        assert_eq!(s.send_message(p(1), 20, g, e).map(|_| ()), deactivated);
+        assert_eq!(s.conversation(g).unwrap().last_seq, 1);
+    }
+
+    #[test]
+    fn edits_do_not_make_a_daily_active_sender() {
+        let mut s = with_users(fresh(), 2);
+        let d = s.open_direct(p(1), 5, p(2)).unwrap();
+        s.send_message(p(1), 10, d, env(1)).unwrap();
+        let tomorrow = DAY_NS + 10;
+        s.edit_message(p(1), tomorrow, d, 1, env(2)).unwrap();
+        assert_eq!(s.metrics(tomorrow).daily_active_senders, 0);
+        s.send_message(p(1), tomorrow + 1, d, env(3)).unwrap();
+        assert_eq!(s.metrics(tomorrow + 1).daily_active_senders, 1);
+    }
+
+    #[test]
+    fn a_zero_limit_reads_nothing() {
+        let mut s = with_users(fresh(), 2);
+        let d = s.open_direct(p(1), 5, p(2)).unwrap();
+        s.send_message(p(1), 10, d, env(1)).unwrap();
+        for dir in [Direction::Forward, Direction::Backward] {
+            let page = read(&s, 2, d, None, dir, 0);
+            assert_eq!((page.messages.len(), page.next_seq, page.last_seq), (0, None, 1));
+        }
+    }
+
+    #[test]
+    fn reply_size_estimates_never_undercount_candid() {
+        let principal = |n: u8| Principal::from_slice(&[n; 29]);
+        let envelope = |ct: usize, keys: usize, wk: usize| Envelope {
+            ciphertext: vec![1; ct],
+            nonce: vec![2; 24],
+            key_epoch: u32::MAX,
+            ephemeral_public_key: if keys > 0 { vec![3; 32] } else { vec![] },
+            wrapped_keys: (0..keys).map(|i| WrappedKey { recipient: principal(i as u8), recipient_key_epoch: u32::MAX, wrapped_key: vec![4; wk] }).collect(),
+        };
+        let marginal = |one: Vec<u8>, two: Vec<u8>| (two.len() - one.len()) as u64;
+        for (ct, keys, wk) in [(16, 0, 0), (300, 2, 48), (70_000, 64, 128), (200_000, 1_024, 128), (1 << 20, 0, 0)] {
+            let e = envelope(ct, keys, wk);
+            let m = MessageView { seq: u64::MAX, sender: principal(7), sent_at_ns: u64::MAX, edit_count: u32::MAX, edited_at_ns: Some(u64::MAX), content: MessageContent::Envelope(e.clone()) };
+            let size = marginal(candid::encode_one(vec![m.clone()]).unwrap(), candid::encode_one(vec![m.clone(), m.clone()]).unwrap());
+            assert!(validate::message_view_bytes(&m) >= size, "{ct}/{keys}: {} < {size}", validate::message_view_bytes(&m));
+            let v = EnvelopeVersion { version: u32::MAX, stored_at_ns: u64::MAX, envelope: e };
+            let size = marginal(candid::encode_one(vec![v.clone()]).unwrap(), candid::encode_one(vec![v.clone(), v.clone()]).unwrap());
+            assert!(validate::version_bytes(&v) >= size);
+        }
+        let t = MessageView { seq: 1, sender: principal(7), sent_at_ns: 1, edit_count: 1, edited_at_ns: Some(1), content: MessageContent::Deleted(Tombstone { reason: DeletionReason::GroupAdmin, deleted_by: Some(principal(8)), deleted_at_ns: u64::MAX }) };
+        let size = marginal(candid::encode_one(vec![t.clone()]).unwrap(), candid::encode_one(vec![t.clone(), t.clone()]).unwrap());
+        assert!(validate::message_view_bytes(&t) >= size);
+    }
+
+    #[test]
+    fn history_is_paged_by_bytes() {
+        let limits = Limits { max_envelope_bytes: 1024 * 1024, messages_per_minute: 10_000, ..Limits::default() };
+        let mut s = with_users(fresh_with(limits), 2);
+        let d = s.open_direct(p(1), 5, p(2)).unwrap();
+        let mut big = env(1);
+        big.ciphertext = vec![1; 1_000_000];
+        s.send_message(p(1), 10, d, big.clone()).unwrap();
+        for i in 0..MAX_EDITS_PER_MESSAGE {
+            s.edit_message(p(1), 11 + i as u64, d, 1, big.clone()).unwrap();
+        }
+        let mut versions = vec![];
+        let mut start = None;
+        loop {
+            let page = s.message_history(p(2), 100, d, 1, start).unwrap();
+            let bytes: u64 = page.versions.iter().map(validate::version_bytes).sum();
+            assert!(page.versions.len() == 1 || bytes <= MAX_MESSAGE_PAGE_BYTES as u64);
+            versions.extend(page.versions.iter().map(|v| v.version));
+            match page.next_version {
+                Some(n) => start = Some(n),
+                None => break,
+            }
+        }
+        assert_eq!(versions, (0..MAX_EDITS_PER_MESSAGE).collect::<Vec<_>>());
     }
 }

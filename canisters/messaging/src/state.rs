@@ -13,7 +13,7 @@ use candid::Principal;
 use ic_stable_structures::memory_manager::MemoryId;
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use interfaces::messaging::{
-    Config, ConversationKind, Envelope, LegalHold, RetentionPolicy, Role, Tombstone, Verification,
+    Config, ConversationKind, Envelope, LegalHold, RetentionChange, RetentionPolicy, Role, Tombstone, Verification,
 };
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +31,11 @@ pub const MESSAGES_MEM: MemoryId = MemoryId::new(10);
 pub const EDIT_HISTORY_MEM: MemoryId = MemoryId::new(11);
 pub const BLOCKS_MEM: MemoryId = MemoryId::new(12);
 pub const SENDER_ACTIVITY_MEM: MemoryId = MemoryId::new(13);
+/// Retired in schema 2 (the sweep drains it into `SWEEP_DUE_MEM`); never reused.
 pub const RETAINED_MEM: MemoryId = MemoryId::new(14);
 pub const COUNTERS_MEM: MemoryId = MemoryId::new(15);
+// 16 is the usage reporter's (storage.rs).
+pub const SWEEP_DUE_MEM: MemoryId = MemoryId::new(17);
 
 /// A registered user.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -75,8 +78,22 @@ pub struct Conversation {
     pub legal_hold: Option<LegalHold>,
     pub last_activity_ns: u64,
     /// Lowest sequence number the retention sweep has not examined yet (starts at 1). Messages
-    /// are in time order, so the sweep only ever moves this forward.
+    /// are in time order, so the sweep only ever moves this forward; every message below it has
+    /// expired.
     pub retention_floor_seq: u64,
+    /// Messages sent at or before this time expired when the policy was last changed or a
+    /// legal hold was set; they stay expired whatever the policy becomes (schema 2).
+    #[serde(default)]
+    pub expired_through_ns: Option<u64>,
+    /// When `expired_through_ns` was set: the latest time the messages it covers expired.
+    #[serde(default)]
+    pub expired_marked_at_ns: u64,
+    /// This conversation's key in the sweep's due queue (`State::sweep_due`), if it has one.
+    #[serde(default)]
+    pub sweep_due_ns: Option<u64>,
+    /// Who last changed the retention policy, and when: shown to members, never audited.
+    #[serde(default)]
+    pub retention_changed: Option<RetentionChange>,
 }
 
 /// A user's membership of a conversation.
@@ -146,7 +163,7 @@ pub struct Counters {
     /// UTC day `daily_active_senders` counts.
     pub day: u64,
     pub daily_active_senders: u64,
-    /// Conversation id the retention sweep resumes from.
+    /// Conversation id the schema-1 retention sweep resumed from (no longer used).
     pub sweep_cursor: u64,
 }
 
@@ -173,9 +190,13 @@ pub struct State<M: Memory> {
     /// (blocker, blocked) → time of the block.
     pub blocks: StableBTreeMap<(Principal, Principal), u64, M>,
     pub sender_activity: StableBTreeMap<Principal, Cbor<SenderActivity>, M>,
-    /// Conversations whose retention is not KeepForever: what the sweep visits.
+    /// Schema 1's list of conversations the sweep visited; the sweep now drains it into
+    /// `sweep_due` (each one rescheduled once) and nothing writes it.
     pub retained: StableBTreeMap<u64, (), M>,
     pub counters: StableCell<Cbor<Counters>, M>,
+    /// (time, conversation): the time the conversation's oldest unswept message expires. One
+    /// entry per conversation with something left to expire; the sweep takes the due ones.
+    pub sweep_due: StableBTreeMap<(u64, u64), (), M>,
 }
 
 impl<M: Memory> State<M> {
@@ -196,6 +217,7 @@ impl<M: Memory> State<M> {
             sender_activity: StableBTreeMap::init(mem(SENDER_ACTIVITY_MEM)),
             retained: StableBTreeMap::init(mem(RETAINED_MEM)),
             counters: StableCell::init(mem(COUNTERS_MEM), Cbor(Counters { next_conversation_id: 1, ..Counters::default() })),
+            sweep_due: StableBTreeMap::init(mem(SWEEP_DUE_MEM)),
         }
     }
 

@@ -16,12 +16,14 @@
 //!   id 11 EDIT_HISTORY        (conversation, seq, version) → earlier envelope
 //!   id 12 BLOCKS              (blocker, blocked) → time
 //!   id 13 SENDER_ACTIVITY     Principal → rate window + last send day
-//!   id 14 RETAINED            conversation → () : conversations the retention sweep visits
-//!   id 15 COUNTERS            StableCell: totals, next conversation id, sweep cursor
+//!   id 14 RETAINED            conversation → () : schema 1's sweep list, drained by the sweep (retired)
+//!   id 15 COUNTERS            StableCell: totals, next conversation id
 //!   id 16 USAGE_REPORTER      StableCell: common::usage_reporter state (reports to the burn ledger)
+//!   id 17 SWEEP_DUE           (time, conversation) → () : when each conversation's oldest
+//!                             unswept message expires (schema 2)
 //! ```
-//! The ids are named constants (0..=15 in `state.rs`, 16 here). They are never renumbered or
-//! reused once deployed; new structures take new ids (17 and up).
+//! The ids are named constants (0..=15 and 17 in `state.rs`, 16 here). They are never
+//! renumbered or reused once deployed; new structures take new ids (18 and up).
 
 use crate::state::State;
 use common::Memory;

@@ -111,11 +111,22 @@ impl<M: Memory> State<M> {
         Ok(epoch)
     }
 
-    /// Deactivates the caller for good: they can no longer send or be messaged, their handle
-    /// stays reserved, and their keys stay in the directory for old messages.
+    /// Deactivates the caller for good: they leave every conversation (a group they owned
+    /// alone gets a new Owner, see `depart`), can no longer act, read or be messaged; their
+    /// handle stays reserved and their keys stay in the directory for old messages.
+    ///
+    /// Work: one pass over the caller's conversations (at most `max_conversations_per_user`),
+    /// plus one pass over the members of each group they were the only Owner of.
     pub fn deactivate(&mut self, caller: Principal) -> Result<(), MessagingError> {
         let mut user = self.active_caller(caller)?;
+        let lo = (caller, 0u64);
+        let conversations: Vec<u64> =
+            self.user_conversations.keys_range(lo..).take_while(|k| k.0 == caller).map(|k| k.1).collect();
+        for id in conversations {
+            self.depart(id, caller);
+        }
         user.active = false;
+        user.conversation_count = 0;
         self.put_user(caller, user);
         self.update_counters(|c| c.active_users = c.active_users.saturating_sub(1));
         Ok(())
@@ -232,16 +243,17 @@ impl<M: Memory> State<M> {
         Ok(())
     }
 
-    /// A page of the users the caller blocked (`start` = position in the list).
+    /// A page of the users the caller blocked (`start` = position in the list; at most
+    /// `limit`, so 0 gives none).
     pub fn blocked_users(&self, caller: Principal, page: &PageRequest) -> Vec<Principal> {
         let (start, limit) = page.bounds();
         let lo = (caller, Principal::from_slice(&[]));
         self.blocks
-            .range(lo..)
-            .take_while(|e| e.key().0 == caller)
-            .skip(start as usize)
+            .keys_range(lo..)
+            .take_while(|k| k.0 == caller)
+            .skip(start.min(MAX_BLOCKED_USERS as u64) as usize)
             .take(limit)
-            .map(|e| e.key().1)
+            .map(|k| k.1)
             .collect()
     }
 
