@@ -26,6 +26,14 @@ pub enum Standing {
     AskIssuer,
 }
 
+/// What `admit` found.
+enum Admission {
+    /// The same report was recorded before: acknowledged with this receipt.
+    Duplicate(ReportReceipt),
+    /// New and valid; the reporter's state before it.
+    New(ReporterState),
+}
+
 /// What recording did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recorded {
@@ -54,15 +62,15 @@ impl<M: Memory> Ledger<M> {
         }
     }
 
-    /// Records `report` from `reporter` (whose standing was checked), or acknowledges a retry of a
-    /// sequence already recorded. Refusals change nothing.
-    pub fn record_report(&mut self, reporter: Principal, report: UsageReport, now_ns: u64) -> Result<Recorded, BurnError> {
+    /// What recording `report` from `reporter` would do, without writing: acknowledge a retry of
+    /// a recorded sequence, refuse it, or record it on top of the reporter's current state.
+    fn admit(&self, reporter: Principal, report: &UsageReport, now_ns: u64) -> Result<Admission, BurnError> {
         if report.sequence == 0 {
             return Err(BurnError::ZeroSequence);
         }
         if let Some(burn_id) = self.by_sequence.get(&(reporter, report.sequence)) {
             let burn = self.burn(burn_id).expect("by_sequence points at a stored burn");
-            if burn.report != report {
+            if burn.report != *report {
                 return Err(BurnError::ConflictingRetry { sequence: report.sequence, burn_id });
             }
             let receipt = ReportReceipt {
@@ -72,10 +80,10 @@ impl<M: Memory> Ledger<M> {
                 gap: None,
                 attributed: burn.attribution.is_some(),
             };
-            return Ok(Recorded { receipt, needs_lookup: false });
+            return Ok(Admission::Duplicate(receipt));
         }
-        check_shape(&report, now_ns)?;
-        let mut state = self.reporter(&reporter);
+        check_shape(report, now_ns)?;
+        let state = self.reporter(&reporter);
         if report.sequence <= state.last_sequence {
             return Err(BurnError::SequenceNotAfterLast { sequence: report.sequence, last_sequence: state.last_sequence });
         }
@@ -85,6 +93,22 @@ impl<M: Memory> Ledger<M> {
                 previous_period_end_ns: state.last_period_end_ns,
             });
         }
+        Ok(Admission::New(state))
+    }
+
+    /// Refuses `report` now if recording it would be refused (checked before asking
+    /// license_issuer about the caller, so a refused report caches nothing either).
+    pub fn check_report(&self, reporter: Principal, report: &UsageReport, now_ns: u64) -> Result<(), BurnError> {
+        self.admit(reporter, report, now_ns).map(|_| ())
+    }
+
+    /// Records `report` from `reporter` (whose standing was checked), or acknowledges a retry of a
+    /// sequence already recorded. Refusals change nothing.
+    pub fn record_report(&mut self, reporter: Principal, report: UsageReport, now_ns: u64) -> Result<Recorded, BurnError> {
+        let mut state = match self.admit(reporter, &report, now_ns)? {
+            Admission::Duplicate(receipt) => return Ok(Recorded { receipt, needs_lookup: false }),
+            Admission::New(state) => state,
+        };
         // Valid: from here on everything is written.
         let gap = (report.sequence > state.last_sequence + 1).then(|| SequenceGap {
             reporter,

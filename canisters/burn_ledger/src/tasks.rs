@@ -29,6 +29,7 @@ pub async fn report_usage(caller: Principal, report: UsageReport) -> Result<Repo
     let admission = CallerGuard::acquire(format!("admit:{caller}"))
         .map_err(|_| BurnError::AlreadyInProgress { what: format!("admitting another report of {caller}") })?;
     if standing == crate::reports::Standing::AskIssuer {
+        with_ledger(|l| l.check_report(caller, &report, time()))?;
         let issuer = config().license_issuer.ok_or(BurnError::UnknownReporter { caller })?;
         match external_calls::app_owner(issuer, caller).await {
             Ok(Some(owner)) => with_ledger(|l| l.cache_owner(caller, Some(owner), time())),

@@ -6,43 +6,16 @@
 
 use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
 use interfaces::burn_ledger::*;
-use interfaces::license_issuer as li;
 use std::time::Duration;
 use suite_tests::scenarios::burn_ledger::*;
-use suite_tests::scenarios::license_issuer::{self as lic, deploy_licensing, LicensingSuite};
 use suite_tests::*;
 
 const STRANGER: Principal = Principal::from_slice(&[0xb1, 0xff, 0x01]);
 
-/// Everything a burn scenario needs.
-struct Suite {
-    licensing: LicensingSuite,
-    messaging: Principal,
-    ledger: Principal,
-    app: Principal,
-    program_id: u64,
-}
+type Suite = BurnSuite;
 
-/// Registry + issuer (Pakistan subnet live), an app canister registered through the issuer flow
-/// on that subnet, a messaging canister id, and the ledger wired to all of them.
 fn deploy_suite(env: &mut dyn Env, self_report_seconds: Option<u64>) -> Suite {
-    let licensing = deploy_licensing(env, 100, |_| {});
-    let issuer = licensing.issuer;
-    let policy = lic::create_policy(env, issuer, "builder", 365, 3);
-    let inst = lic::create_institution(env, issuer, "NUST", li::Sector::Education);
-    let manager = lic::principal(0x10, 1);
-    let program = lic::create_program(env, issuer, inst.id, "NUST AI builders", 10, policy.id, manager);
-    let holder = lic::principal(0x20, 1);
-    let license = lic::offer(env, issuer, manager, program.id, holder).expect("offer");
-    lic::accept(env, issuer, holder, license.id).expect("accept");
-    let app = lic::holder_canister(env, holder);
-    let input = li::AppInput { license_id: license.id, name: "exam results".into(), canister: app, subnet_id: licensing.live_subnet };
-    lic::register_app(env, issuer, holder, input).expect("register_app");
-    let messaging = env.create_canister();
-    let ledger = env.create_canister();
-    let args = ledger_args(Some(licensing.registry), Some(issuer), vec![licensing.registry, issuer, messaging], self_report_seconds);
-    install_ledger(env, ledger, args);
-    Suite { licensing, messaging, ledger, app, program_id: program.id }
+    deploy_burn_suite(env, self_report_seconds, |_| {})
 }
 
 fn burn(env: &mut dyn Env, ledger: Principal, id: u64) -> BurnRecord {

@@ -3,10 +3,12 @@
 //! consumption — that the tests and the demo's burn checkpoint both run.
 
 use crate::actors::actor;
+use crate::scenarios::license_issuer::{self as lic, deploy_licensing, LicensingSuite};
 use crate::call::{query1, update1};
 use crate::env::Env;
 use crate::wasm::wasm;
 use candid::{encode_one, Principal};
+use interfaces::license_issuer as li;
 use interfaces::burn_ledger::{
     Amounts, BurnCheckpoint, BurnError, ConversionRate, InitArgs, IssuanceModel, ReportReceipt, ReporterInfo, Scope,
     UsageReport,
@@ -77,6 +79,41 @@ pub fn reporter_info(env: &mut dyn Env, ledger: Principal, reporter: Principal) 
 
 pub fn checkpoint(env: &mut dyn Env, ledger: Principal) -> BurnCheckpoint {
     query1(env, ledger, Principal::anonymous(), "burn_checkpoint", ())
+}
+
+/// A ledger wired to the real registry and issuer (Pakistan subnet live), with an app canister
+/// registered through the issuer flow on that subnet and a messaging canister id as peer.
+pub struct BurnSuite {
+    pub licensing: LicensingSuite,
+    pub messaging: Principal,
+    pub ledger: Principal,
+    /// Registered app canister, controlled by `holder`.
+    pub app: Principal,
+    pub holder: Principal,
+    pub program_id: u64,
+}
+
+/// Deploys a [`BurnSuite`]; `edit` adjusts the ledger's install arguments (peers: registry,
+/// issuer, messaging; own reports every `self_report_seconds`).
+pub fn deploy_burn_suite(env: &mut dyn Env, self_report_seconds: Option<u64>, edit: impl FnOnce(&mut InitArgs)) -> BurnSuite {
+    let licensing = deploy_licensing(env, 100, |_| {});
+    let issuer = licensing.issuer;
+    let policy = lic::create_policy(env, issuer, "builder", 365, 3);
+    let inst = lic::create_institution(env, issuer, "NUST", li::Sector::Education);
+    let manager = lic::principal(0x10, 1);
+    let program = lic::create_program(env, issuer, inst.id, "NUST AI builders", 10, policy.id, manager);
+    let holder = lic::principal(0x20, 1);
+    let license = lic::offer(env, issuer, manager, program.id, holder).expect("offer");
+    lic::accept(env, issuer, holder, license.id).expect("accept");
+    let app = lic::holder_canister(env, holder);
+    let input = li::AppInput { license_id: license.id, name: "exam results".into(), canister: app, subnet_id: licensing.live_subnet };
+    lic::register_app(env, issuer, holder, input).expect("register_app");
+    let messaging = env.create_canister();
+    let ledger = env.create_canister();
+    let mut args = ledger_args(Some(licensing.registry), Some(issuer), vec![licensing.registry, issuer, messaging], self_report_seconds);
+    edit(&mut args);
+    install_ledger(env, ledger, args);
+    BurnSuite { licensing, messaging, ledger, app, holder, program_id: program.id }
 }
 
 /// Sends one usage report as `reporter` and returns the ledger's answer.
