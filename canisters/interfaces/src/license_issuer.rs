@@ -48,8 +48,9 @@ pub struct Config {
     /// How often usage is reported to the burn ledger.
     pub usage_report_interval_seconds: u64,
     /// Canisters of the suite besides the issuer, the registry and the burn ledger; never apps.
+    /// (`opt`, so replies of earlier versions, which lack it, still decode.)
     #[serde(default)]
-    pub other_suite_canisters: Vec<Principal>,
+    pub other_suite_canisters: Option<Vec<Principal>>,
 }
 
 // ---- Limits on inputs (every string and list a caller sends is bounded). ----
@@ -440,11 +441,10 @@ pub struct LicensingReport {
     pub activation_rate: f64,
     /// Apps registered with their placement recorded.
     pub apps_live: u64,
-    /// Active licenses whose holder was active in the last 30 days. Counted per license, so
-    /// the program, institution and sector lines add up to it exactly.
+    /// Active licenses whose holder was active in the last 30 days. Counted per license (a
+    /// holder with licenses in two programs counts in each), so the program, institution and
+    /// sector lines add up to it exactly.
     pub active_builders_30d: u64,
-    /// Distinct principals among those holders (one holder may build in several programs).
-    pub distinct_active_builders_30d: u64,
     pub by_sector: Vec<SectorReport>,
     pub by_institution: Vec<InstitutionReport>,
     pub by_program: Vec<ProgramReport>,

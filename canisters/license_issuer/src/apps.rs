@@ -38,7 +38,7 @@ pub fn is_suite_canister(config: &Config, self_id: Principal, canister: Principa
     canister == self_id
         || config.subnet_registry == Some(canister)
         || config.burn_ledger == Some(canister)
-        || config.other_suite_canisters.contains(&canister)
+        || config.other_suite_canisters.as_ref().is_some_and(|others| others.contains(&canister))
 }
 
 /// Registered apps plus slots kept (unknown outcome) or in flight for the license, each canister

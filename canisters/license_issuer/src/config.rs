@@ -41,7 +41,7 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
         offer_ttl_seconds: check_range("offer_ttl_seconds", args.offer_ttl_seconds.unwrap_or(14 * DAY), 60, 365 * DAY)?,
         idle_reclaim_days: check_range("idle_reclaim_days", args.idle_reclaim_days.unwrap_or(90).into(), 1, 3650)? as u32,
         usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
-        other_suite_canisters: others,
+        other_suite_canisters: (!others.is_empty()).then_some(others),
     })
 }
 

@@ -3,11 +3,10 @@
 
 use crate::lapse::{count_lapse, effective, Lapse, DAY_NS};
 use crate::state::{page_of, LicenseState};
-use candid::Principal;
 use ic_stable_structures::Memory;
 use interfaces::audit::PageRequest;
 use interfaces::license_issuer::*;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 pub fn list_policies<M: Memory>(s: &LicenseState<M>, page: &PageRequest) -> PolicyPage {
     let (items, total, next_start) = page_of(s.policies.values().map(|c| c.0), page);
@@ -68,21 +67,19 @@ fn add(into: &mut SeatCounts, s: &SeatCounts) {
     into.apps += s.apps;
 }
 
-/// Active licenses (as of `now`) whose holder was active since the window began, by program,
-/// and their distinct holders.
-fn active_builders<M: Memory>(s: &LicenseState<M>, now: u64) -> (BTreeMap<u64, u64>, BTreeSet<Principal>) {
+/// Active licenses (as of `now`) whose holder was active since the window began, by program.
+fn active_builders<M: Memory>(s: &LicenseState<M>, now: u64) -> BTreeMap<u64, u64> {
     let since = now.saturating_sub(ACTIVE_BUILDER_WINDOW_DAYS * DAY_NS);
     let idle_days = s.idle_days();
     let mut by_program = BTreeMap::new();
-    let mut holders = BTreeSet::new();
     for (_, license_id) in s.activity.keys_range((since, 0)..) {
         let Ok(l) = s.license(license_id) else { continue };
-        if effective(l.clone(), idle_days, now).status == LicenseStatus::Active {
-            *by_program.entry(l.program_id).or_insert(0) += 1;
-            holders.insert(l.holder);
+        let program_id = l.program_id;
+        if effective(l, idle_days, now).status == LicenseStatus::Active {
+            *by_program.entry(program_id).or_insert(0) += 1;
         }
     }
-    (by_program, holders)
+    by_program
 }
 
 /// One line's figures: seats, activation rate and active builders.
@@ -109,7 +106,7 @@ pub fn licensing_report<M: Memory>(s: &LicenseState<M>, now: u64) -> LicensingRe
     for l in &lapses {
         lapses_by_program.entry(l.0.program_id).or_default().push(l);
     }
-    let (builders, holders) = active_builders(s, now);
+    let builders = active_builders(s, now);
     let institutions: BTreeMap<u64, Institution> = s.institutions.iter().map(|e| (*e.key(), e.value().0)).collect();
 
     let mut by_program = Vec::new();
@@ -183,7 +180,6 @@ pub fn licensing_report<M: Memory>(s: &LicenseState<M>, now: u64) -> LicensingRe
         activation_rate: rate(&totals),
         apps_live: s.apps.len(),
         active_builders_30d: all.builders,
-        distinct_active_builders_30d: holders.len() as u64,
         by_sector,
         by_institution,
         by_program,
@@ -250,7 +246,6 @@ mod tests {
         assert!((r.activation_rate - 9.0 / 14.0).abs() < 1e-9);
         assert_eq!(r.apps_live, 1);
         assert_eq!(r.active_builders_30d, 7, "holders of active licenses, all active within 30 days");
-        assert_eq!(r.distinct_active_builders_30d, 7);
 
         let sum = |f: fn(&SeatCounts) -> u64, v: &[SeatCounts]| v.iter().map(f).sum::<u64>();
         let programs: Vec<SeatCounts> = r.by_program.iter().map(|x| x.seats.clone()).collect();
@@ -362,7 +357,7 @@ mod tests {
         let r = licensing_report(&s, now);
         assert_eq!((r.totals.offered, r.totals.active, r.totals.expired, r.totals.revoked), (0, 2, 1, 1));
         assert_eq!((r.totals.idle_reclaimed, r.seats_in_use, r.seats_available), (1, 2, 8));
-        assert_eq!((r.active_builders_30d, r.distinct_active_builders_30d), (2, 1), "per license; one principal");
+        assert_eq!(r.active_builders_30d, 2, "per license: one principal in two programs counts in each");
         let lines: u64 = r.by_program.iter().map(|l| l.active_builders_30d).sum();
         assert_eq!(lines, r.active_builders_30d);
         // The timer records exactly what the report already showed.
