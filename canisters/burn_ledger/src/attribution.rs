@@ -15,10 +15,12 @@ use ic_stable_structures::Memory;
 use interfaces::burn_ledger::{Attribution, Scope};
 use interfaces::license_issuer::AppOwner;
 
-/// Hourly parts one call moves out of `Unattributed` at most (each part is one bucket removed
-/// from and two added to, plus its day): keeps a timer run or a report far below the
-/// instruction limit even when every pending burn covers 31 days (745 hours).
-pub const HOURS_MOVED_PER_CALL: usize = 4_000;
+/// Hourly parts one message moves out of `Unattributed`: a report's inline attribution and a
+/// whole timer run stop once they moved this many (so at most this plus one burn's 745). A part
+/// costs about 0.6 million instructions on the wasm (one bucket removed from, two added to, with
+/// their days), so a message stays under about 2.5 billion instructions even when every pending
+/// burn covers 31 days — a sixteenth of the update limit.
+pub const HOURS_MOVED_PER_MESSAGE: usize = 3_000;
 
 /// Which lookups a canister still needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,11 +79,21 @@ impl<M: Memory> Ledger<M> {
         Some(Attribution { subnet_id, owner, attributed_at_ns: now_ns })
     }
 
-    /// Attributes up to `limit` pending burns of `canister` from the caches, stopping once
-    /// [`HOURS_MOVED_PER_CALL`] hourly parts were moved (so at most that plus one burn's 745).
-    /// Returns how many.
+    /// Attributes up to `limit` pending burns of `canister` from the caches, within
+    /// [`HOURS_MOVED_PER_MESSAGE`]. Returns how many.
+    #[cfg(test)]
     pub fn attribute_pending_of(&mut self, canister: Principal, now_ns: u64, limit: usize) -> usize {
-        let Some(attribution) = self.cached_attribution(&canister, now_ns) else { return 0 };
+        self.attribute_pending_within(canister, now_ns, limit, HOURS_MOVED_PER_MESSAGE).0
+    }
+
+    /// Attributes up to `limit` pending burns of `canister` from the caches, stopping once
+    /// `max_hours` hourly parts were moved (so at most that plus one burn's 745; nothing when
+    /// `max_hours` is 0). Returns the burns attributed and the hourly parts moved.
+    pub fn attribute_pending_within(&mut self, canister: Principal, now_ns: u64, limit: usize, max_hours: usize) -> (usize, usize) {
+        if max_hours == 0 {
+            return (0, 0);
+        }
+        let Some(attribution) = self.cached_attribution(&canister, now_ns) else { return (0, 0) };
         let mut hours_moved = 0usize;
         let mut done = 0usize;
         for burn_id in self.pending_of(canister, limit) {
@@ -97,11 +109,11 @@ impl<M: Memory> Ledger<M> {
             self.core.audit(now_ns, canister, "burn_attributed", &(burn_id, &attribution));
             done += 1;
             hours_moved += spread.hours.len();
-            if hours_moved >= HOURS_MOVED_PER_CALL {
+            if hours_moved >= max_hours {
                 break;
             }
         }
-        done
+        (done, hours_moved)
     }
 
     /// Counts a failed lookup on up to `limit` pending burns of `canister`.
@@ -221,6 +233,27 @@ mod tests {
         let programs: u128 = l.list_totals(ScopeKind::Program, None, 100).iter().map(|(_, s)| s.cycles).sum();
         assert_eq!(subnets + l.totals(&Scope::UnknownSubnet).cycles, suite);
         assert_eq!(programs + l.totals(&Scope::NoProgram).cycles, suite);
+    }
+
+    #[test]
+    fn long_burns_move_within_the_hour_budget() {
+        let (mut l, _) = installed();
+        let app = p(60);
+        let month = 31 * 24 * 3600 * S;
+        let now = 10_000 * 3600 * S; // an hour boundary
+        for i in 0..3u64 {
+            let start = now - (3 - i) * month;
+            let r = UsageReport { sequence: i + 1, period_start_ns: start, period_end_ns: start + month, ..report(1, 7) };
+            l.record_report(app, r, now).unwrap();
+        }
+        l.cache_owner(app, None, now);
+        l.cache_placement(app, None, now);
+        assert_eq!(l.attribute_pending_within(app, now, 10, 0), (0, 0), "no budget, no work");
+        // 744 hours each (aligned 31-day periods): the budget is passed by the second burn.
+        assert_eq!(l.attribute_pending_within(app, now, 10, 1_000), (2, 1_488));
+        assert_eq!(l.attribute_pending_within(app, now, 10, 1_000), (1, 744));
+        assert_eq!(l.totals(&Scope::Unattributed).cycles, 0);
+        assert_eq!(l.totals(&Scope::NoProgram).cycles, 21);
     }
 
     #[test]

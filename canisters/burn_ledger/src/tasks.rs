@@ -2,6 +2,7 @@
 //! still needs, and the timer that retries attribution. State is written before every `await`
 //! and re-read after it; the plain-Rust steps they call live in the other modules.
 
+use crate::attribution::HOURS_MOVED_PER_MESSAGE;
 use crate::external_calls;
 use crate::storage::{config, with_ledger};
 use candid::Principal;
@@ -41,18 +42,19 @@ pub async fn report_usage(caller: Principal, report: UsageReport) -> Result<Repo
     let recorded = with_ledger(|l| l.record_report(caller, report, time()))?;
     drop(admission);
     let mut receipt = recorded.receipt;
-    if recorded.needs_lookup && attribute_canister(caller, INLINE_BURNS).await.is_ok() {
+    if recorded.needs_lookup && attribute_canister(caller, INLINE_BURNS, HOURS_MOVED_PER_MESSAGE).await.is_ok() {
         receipt.attributed = with_ledger(|l| l.burn(receipt.burn_id).is_some_and(|b| b.attribution.is_some()));
     }
     Ok(receipt)
 }
 
 /// Asks what the caches lack about `canister`, caches the answers, and attributes up to `limit`
-/// of its pending burns. On a failed lookup the failure is counted on the burns and they stay
-/// pending. A second concurrent attempt for the same canister does nothing.
-pub async fn attribute_canister(canister: Principal, limit: usize) -> Result<usize, String> {
+/// of its pending burns, moving at most about `max_hours` hourly parts. Returns the burns
+/// attributed and the parts moved. On a failed lookup the failure is counted on the burns and
+/// they stay pending. A second concurrent attempt for the same canister does nothing.
+pub async fn attribute_canister(canister: Principal, limit: usize, max_hours: usize) -> Result<(usize, usize), String> {
     let Ok(_guard) = CallerGuard::acquire(format!("attribute:{canister}")) else {
-        return Ok(0);
+        return Ok((0, 0));
     };
     let needed = with_ledger(|l| l.needed_lookups(&canister, time()));
     let mut failure = None;
@@ -73,7 +75,7 @@ pub async fn attribute_canister(canister: Principal, limit: usize) -> Result<usi
             l.note_attribution_failure(canister, limit);
             Err(e)
         }
-        None => Ok(l.attribute_pending_of(canister, time(), limit)),
+        None => Ok(l.attribute_pending_within(canister, time(), limit, max_hours)),
     })
 }
 
@@ -84,9 +86,16 @@ pub async fn retry_attribution() -> Result<u64, BurnError> {
         CallerGuard::acquire("attribution-retry").map_err(|_| BurnError::AlreadyInProgress { what: "attribution retry".into() })?;
     let canisters = with_ledger(|l| l.pending_canisters(RETRY_CANISTERS_PER_RUN));
     let mut attributed = 0u64;
+    // One budget for the whole run: canisters whose answers are cached need no await, so their
+    // moves may all run in one message.
+    let mut hours_left = HOURS_MOVED_PER_MESSAGE;
     for canister in canisters {
-        if let Ok(n) = attribute_canister(canister, RETRY_BURNS_PER_CANISTER).await {
-            attributed += n as u64;
+        if hours_left == 0 {
+            break;
+        }
+        if let Ok((burns, hours)) = attribute_canister(canister, RETRY_BURNS_PER_CANISTER, hours_left).await {
+            attributed += burns as u64;
+            hours_left = hours_left.saturating_sub(hours);
         }
     }
     Ok(attributed)

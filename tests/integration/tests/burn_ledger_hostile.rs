@@ -97,7 +97,8 @@ fn series(env: &mut ExecutorEnv, ledger: Principal, scope: Scope, granularity: G
 #[test]
 fn long_reports_are_spread_over_their_period() {
     let mut env = ExecutorEnv::new();
-    let s = deploy_burn_suite(&mut env, Some(WEEK), |_| {});
+    let archive = env.create_canister(); // a peer that reports half a year at once, in 31-day reports
+    let s = deploy_burn_suite(&mut env, Some(WEEK), |a| a.reporters.push(archive));
     let ledger = s.ledger;
     let mut h = Hostile::new("burn_ledger", "long_reports_are_spread_over_their_period");
     set_rate(&mut env, ledger, XDR_PERMYRIAD_PER_ICP);
@@ -141,6 +142,27 @@ fn long_reports_are_spread_over_their_period() {
     let rest = series(&mut env, ledger, Scope::Canister(s.licensing.issuer), Granularity::Hour, hours.last().unwrap().start_ns + 1, Some(500));
     h.check("31-day report: 744 or 745 hourly buckets", (744..=745).contains(&(hours.len() + rest.len())), hours.len() + rest.len());
     h.expect_eq("31-day report: hourly parts add up exactly", hours.iter().chain(&rest).map(|b| b.amounts.cycles).sum::<u128>(), month);
+
+    // Six 31-day reports recorded while the registry is down, then attributed by one retry: no
+    // message of the ledger comes near the instruction limit (the hour budget bounds each).
+    env.ex.inject_fault(s.licensing.registry, "placement_of", Fault::Reject("registry down".into()));
+    let first_execution = env.ex.executions().len();
+    for i in 0..6u64 {
+        let end = now - (5 - i) * 31 * 24 * H;
+        let r = report_usage(&mut env, ledger, archive, usage(i + 1, end - 31 * 24 * H, end, 31 * 86_400));
+        h.check(&format!("archive report {i} recorded unattributed"), r.as_ref().is_ok_and(|r| !r.attributed), &r);
+    }
+    env.ex.clear_faults();
+    // 744 or 745 hours each: a run stops after the burn that passes 3,000 hours, the next one
+    // takes the rest.
+    let r: Result<u64, BurnError> = update1(&mut env, ledger, ledger_authority(), "retry_attribution", ());
+    h.expect_eq("the first retry attributes five of the six (hour budget)", r, Ok(5));
+    let r: Result<u64, BurnError> = update1(&mut env, ledger, ledger_authority(), "retry_attribution", ());
+    h.expect_eq("the second retry attributes the last", r, Ok(1));
+    h.expect_eq("nothing left unattributed", totals(&mut env, ledger, Scope::Unattributed).cycles, 0);
+    let heaviest = env.ex.executions()[first_execution..].iter().filter(|e| e.canister == ledger).map(|e| e.instructions).max().unwrap_or(0);
+    eprintln!("heaviest ledger message while recording and attributing 6 × 31 days: {heaviest} instructions");
+    h.check("every message under 2.5 billion instructions", heaviest < 2_500_000_000, heaviest);
 
     // Longer than 31 days: refused, nothing written.
     let too_long = usage(2, now - 31 * 24 * H - S, now, 1);
