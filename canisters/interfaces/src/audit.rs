@@ -74,6 +74,10 @@ pub enum ConfigError {
     DuplicateAuthority { authority: Principal },
     QuorumOutOfRange { quorum: u32, authorities: u32 },
     LimitOutOfRange { name: String, value: u64, min: u64, max: u64 },
+    /// A principal (list) of the install argument other than `authorities` names the anonymous principal.
+    AnonymousPrincipal { field: String },
+    /// A principal list of the install argument other than `authorities` names the same principal twice.
+    DuplicatePrincipal { field: String, principal: Principal },
 }
 
 impl std::fmt::Display for ConfigError {

@@ -5,15 +5,19 @@ use candid::{CandidType, Deserialize, Principal};
 use serde::Serialize;
 
 /// Install argument (init and upgrade). On upgrade, `None` keeps the stored configuration.
+/// A refused argument traps the install or upgrade (the stored state is kept) with the
+/// `ConfigError` named in the message.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct InitArgs {
-    /// Principals that approve proposals and write data centre / provider / node records.
+    /// Principals that approve proposals and write data centre / provider / node records:
+    /// 1 ..= MAX_AUTHORITIES (20, the bound the `AddAuthority` proposal enforces), distinct, not anonymous.
     pub authorities: Vec<Principal>,
-    /// Approvals a proposal needs to execute (e.g. 2 of 3 authorities).
+    /// Approvals a proposal needs to execute (e.g. 2 of 3 authorities); 1 ..= authorities.
     pub quorum: u32,
-    /// Canisters (the license issuer) allowed to record canister placements.
+    /// Canisters (the license issuer) allowed to record canister placements: at most
+    /// MAX_PLACEMENT_RECORDERS (10), distinct, not anonymous.
     pub placement_recorders: Vec<Principal>,
-    /// The burn ledger this canister reports its usage to; `None` disables reporting.
+    /// The burn ledger this canister reports its usage to (not anonymous); `None` disables reporting.
     pub burn_ledger: Option<Principal>,
     /// How long a proposal stays open before it expires (default 7 days).
     pub proposal_ttl_seconds: Option<u64>,
@@ -53,8 +57,28 @@ pub const MAX_SUBNET_NODES: u32 = 64;
 pub const MAX_SUBNET_ADMINS: u32 = 20;
 /// Most countries a topology policy may allow.
 pub const MAX_ALLOWED_COUNTRIES: u32 = 50;
-/// Most authorities the registry may have.
+/// Most authorities the registry may have (install argument and `AddAuthority` alike).
 pub const MAX_AUTHORITIES: u32 = 20;
+/// Most placement recorders the install argument may name.
+pub const MAX_PLACEMENT_RECORDERS: u32 = 10;
+/// Most data centres the registry records.
+pub const MAX_DATA_CENTRES: u32 = 1_000;
+/// Most node providers the registry records.
+pub const MAX_NODE_PROVIDERS: u32 = 1_000;
+/// Most nodes the registry records.
+pub const MAX_NODES: u32 = 5_000;
+/// Most subnets the registry records (any status, `Proposed` included).
+pub const MAX_SUBNETS: u32 = 500;
+/// Most proposals open (undecided and unexpired) at once.
+pub const MAX_OPEN_PROPOSALS: u32 = 100;
+/// Most canister placements the registry records.
+pub const MAX_PLACEMENTS: u32 = 100_000;
+/// Most bytes of items one page of a `list_*` query carries (each item counted as if encoded
+/// alone, so the reply stays well under the IC's 2 MiB limit whatever the records hold). A page
+/// always carries at least one item when one is left, so paging always advances.
+pub const MAX_PAGE_BYTES: u32 = 1_048_576;
+/// The continents a region path may start with.
+pub const CONTINENTS: [&str; 7] = ["Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America"];
 
 // ---- Records written by authorities: data centres, node providers, nodes. ----
 
@@ -72,11 +96,14 @@ pub struct Gps {
 pub struct DataCentreInput {
     /// Short unique id, `[A-Za-z0-9_-]`, e.g. `isb1`.
     pub id: String,
-    /// Region path `Continent,CC[,City...]`; its second part must equal `country`.
+    /// Region path `Continent,CC[,City...]`: the continent one of `Africa`, `Antarctica`, `Asia`,
+    /// `Europe`, `North America`, `Oceania`, `South America` (exactly so written); `CC` equal to
+    /// `country`; no empty part, control or bidi-override characters (1 ..= 128 characters).
     pub region: String,
     /// ISO 3166-1 alpha-2 code, upper case (e.g. `PK`): residency is judged on it.
     pub country: String,
-    /// The company that owns the building: policies limit nodes per owner.
+    /// The company that owns the building: policies limit nodes per owner (1 ..= 64 characters,
+    /// no control or bidi-override characters, not only spaces).
     pub owner: String,
     /// Where it is, if published.
     pub gps: Option<Gps>,
@@ -106,7 +133,7 @@ pub struct DataCentre {
 pub struct NodeProviderInput {
     /// The provider's principal (as in the NNS registry).
     pub id: Principal,
-    /// Display name.
+    /// Display name (1 ..= 64 characters, no control or bidi-override characters, not only spaces).
     pub name: String,
     /// ISO 3166-1 alpha-2 country where the provider is established.
     pub country: String,
@@ -325,11 +352,12 @@ pub struct ComplianceReport {
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct CreateSubnetArgs {
     pub subnet_id: Principal,
+    /// 1 ..= 64 characters, no control or bidi-override characters, not only spaces.
     pub name: String,
     pub subnet_type: SubnetType,
     /// ISO 3166-1 alpha-2 code.
     pub jurisdiction: String,
-    /// Initial members (recorded nodes not in another subnet); may be empty.
+    /// Initial members (recorded nodes in no subnet and claimed by no other open proposal); may be empty.
     pub members: Vec<Principal>,
     pub policy: TopologyPolicy,
     pub admins: Vec<Principal>,
@@ -341,7 +369,8 @@ pub struct CreateSubnetArgs {
 pub enum ProposalChange {
     /// Creates a subnet in `Proposed`; execution makes it `Approved` and assigns its members.
     CreateSubnet(CreateSubnetArgs),
-    /// Adds and removes members. Refused if it would break a `Live` subnet's policy.
+    /// Adds and removes members. Refused if it would break a `Live` subnet's policy, or if a node
+    /// to add is claimed by another open proposal.
     ChangeMembership { subnet_id: Principal, add: Vec<Principal>, remove: Vec<Principal> },
     /// Replaces the topology policy. Refused if a `Live` subnet would not comply.
     ChangePolicy { subnet_id: Principal, policy: TopologyPolicy },
@@ -355,6 +384,15 @@ pub enum ProposalChange {
 }
 
 /// What an authority submits. Submitting counts as the proposer's approval.
+///
+/// Counting: a proposal is decided on the approvals and rejections of the principals who are
+/// authorities at that moment, against the quorum in force then. When the authorities change
+/// (an `AddAuthority` / `RemoveAuthority` proposal executes, or an upgrade reconfigures
+/// authorities or quorum), every open proposal is re-evaluated at once (after an upgrade: by a
+/// timer right after it): one whose counted approvals reach the quorum executes (or fails), one
+/// that can no longer reach it is `Rejected`. Votes of a former authority stay listed but do not
+/// count (they count again if it becomes an authority again). At most MAX_OPEN_PROPOSALS are
+/// open at once.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct ProposalInput {
     /// Why (1 ..= MAX_SUMMARY_LEN characters).
@@ -372,7 +410,8 @@ pub enum ProposalState {
     Failed,
     /// So many authorities rejected it that the quorum can no longer be reached.
     Rejected,
-    /// Not decided before `expires_at_ns`.
+    /// Not decided before `expires_at_ns`. Readers see it from that instant on (the state is
+    /// computed at read time), before the sweep timer records it; votes on it are refused.
     Expired,
 }
 
@@ -392,7 +431,7 @@ pub struct Proposal {
     /// The change it makes.
     pub change: ProposalChange,
     pub submitted_at_ns: u64,
-    /// After this time it can no longer be approved.
+    /// From this time on it reads as `Expired` and can no longer be voted on.
     pub expires_at_ns: u64,
     /// Approvals in order, the proposer's first.
     pub approvals: Vec<Vote>,
@@ -413,15 +452,20 @@ pub struct DataCentreQuery {
     pub page: PageRequest,
 }
 
+/// One page of a `list_*` query. `items` holds at most `limit` records (default and cap 500)
+/// and at most MAX_PAGE_BYTES of them, but at least one while records are left past `start`, so
+/// `next_start` always lies past `start`. `limit = 0` returns no items and no `next_start`: it
+/// reads `total` only.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq)]
 pub struct DataCentrePage {
     pub items: Vec<DataCentre>,
     /// Matching records in all.
     pub total: u64,
-    /// `start` of the next page, if there is one.
+    /// `start` of the next page, if there is one (always greater than the `start` asked for).
     pub next_start: Option<u64>,
 }
 
+/// A page, as `DataCentrePage` describes.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct NodeProviderPage {
     pub items: Vec<NodeProvider>,
@@ -438,6 +482,7 @@ pub struct NodeQuery {
     pub page: PageRequest,
 }
 
+/// A page, as `DataCentrePage` describes.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct NodePage {
     pub items: Vec<Node>,
@@ -453,6 +498,7 @@ pub struct SubnetQuery {
     pub page: PageRequest,
 }
 
+/// A page, as `DataCentrePage` describes.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct SubnetPage {
     pub items: Vec<Subnet>,
@@ -468,6 +514,7 @@ pub struct ProposalQuery {
     pub page: PageRequest,
 }
 
+/// A page, as `DataCentrePage` describes.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ProposalPage {
     pub items: Vec<Proposal>,
@@ -482,6 +529,7 @@ pub struct PlacementQuery {
     pub page: PageRequest,
 }
 
+/// A page, as `DataCentrePage` describes.
 #[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct PlacementPage {
     pub items: Vec<Placement>,
@@ -529,13 +577,20 @@ pub enum RegistryError {
     InvalidIdentifier { field: String, value: String },
     /// Not an ISO 3166-1 alpha-2 code (upper case, officially assigned).
     InvalidCountryCode { code: String },
-    /// The region path is not `Continent,CC[,City...]` with `CC` equal to the country.
+    /// The region path is not `Continent,CC[,City...]` with a listed continent (`CONTINENTS`:
+    /// Africa, Antarctica, Asia, Europe, North America, Oceania, South America) and `CC` equal to
+    /// the country.
     InvalidRegion { region: String, country: String },
     /// Latitude must lie in -90..=90 and longitude in -180..=180.
     InvalidGps { data_centre: String },
     /// The anonymous principal cannot be used here.
     AnonymousPrincipal { field: String },
-    /// A list is longer than its limit.
+    /// A canister id is expected (10 bytes ending in 0x01); user, node and other principals are refused.
+    NotACanister { field: String, principal: Principal },
+    /// A name or path holds control, invisible-formatting or bidi-override characters, or only spaces.
+    UnsafeText { field: String },
+    /// A list (or a table: `data_centres`, `node_providers`, `nodes`, `subnets`, `open_proposals`,
+    /// `placements`) is longer than its limit.
     TooManyItems { field: String, count: u32, max: u32 },
     /// A list names the same value twice (or in both `add` and `remove`).
     DuplicateInList { field: String, value: String },
@@ -574,4 +629,7 @@ pub enum RegistryError {
     AuthorityNotFound { authority: Principal },
     /// Removing the authority would leave fewer authorities than the quorum.
     QuorumUnreachable { authorities: u32, quorum: u32 },
+    /// Another open proposal already claims this node (to create a subnet with it, or to add it
+    /// to one): a node can be claimed by one open proposal at a time.
+    NodeClaimedByProposal { node_id: Principal, proposal_id: u64 },
 }

@@ -154,7 +154,7 @@ fn pakistan_subnet_from_nothing_goes_live_and_complies() {
     w.pakistan_records();
     let proposal = w.submit(authority(1), ProposalChange::CreateSubnet(World::create_args((0..13).map(node).collect()))).unwrap();
     // While open, the subnet shows as Proposed and its nodes are not yet assigned.
-    assert_eq!(w.reg.subnet_status(&subnet_id()), Ok(SubnetStatus::Proposed));
+    assert_eq!(w.reg.subnet_status(&subnet_id(), w.now), Ok(SubnetStatus::Proposed));
     assert_eq!(w.reg.node(&node(0)).unwrap().subnet_id, None);
     let now = w.tick();
     let executed = w.reg.approve_proposal(authority(2), now, proposal.id).unwrap();
@@ -204,7 +204,7 @@ fn two_nodes_sharing_a_provider_cannot_go_live() {
         Err(expected.clone())
     );
     assert_eq!(w.audit_len(), before, "a refused submission changes nothing");
-    assert_eq!(w.reg.subnet_status(&subnet_id()), Ok(SubnetStatus::Provisioning));
+    assert_eq!(w.reg.subnet_status(&subnet_id(), w.now), Ok(SubnetStatus::Provisioning));
     let report = w.reg.compliance_report(&subnet_id(), w.now).unwrap();
     assert!(!report.compliant);
     let RegistryError::PolicyViolated { violations, .. } = expected else { unreachable!() };
@@ -229,7 +229,7 @@ fn a_proposal_valid_when_submitted_but_not_when_executed_records_the_failure() {
     let failed = w.reg.approve_proposal(authority(3), now, going_live.id).unwrap();
     assert_eq!(failed.state, ProposalState::Failed);
     assert!(matches!(failed.execution_error, Some(RegistryError::PolicyViolated { .. })));
-    assert_eq!(w.reg.subnet_status(&subnet_id()), Ok(SubnetStatus::Provisioning));
+    assert_eq!(w.reg.subnet_status(&subnet_id(), w.now), Ok(SubnetStatus::Provisioning));
     // Decided proposals are immutable.
     assert_eq!(
         w.reg.approve_proposal(authority(2), now, going_live.id),
@@ -350,7 +350,7 @@ fn one_authority_cannot_execute_alone_and_votes_are_checked() {
     );
     assert_eq!(w.reg.approve_proposal(authority(1), now, 99), Err(RegistryError::ProposalNotFound { id: 99 }));
     assert_eq!(w.reg.proposal(proposal.id).unwrap().state, ProposalState::Open);
-    assert_eq!(w.reg.subnet_status(&subnet_id()), Ok(SubnetStatus::Proposed));
+    assert_eq!(w.reg.subnet_status(&subnet_id(), w.now), Ok(SubnetStatus::Proposed));
     // Two rejections out of three make the quorum of two unreachable.
     assert_eq!(w.reg.reject_proposal(authority(2), now, proposal.id).unwrap().state, ProposalState::Open);
     let rejected = w.reg.reject_proposal(authority(3), now, proposal.id).unwrap();
@@ -405,15 +405,41 @@ fn node_in_at_most_one_subnet_and_competing_creations() {
     let mut w = World::new();
     w.pakistan_records();
     let first = w.submit(authority(1), ProposalChange::CreateSubnet(World::create_args(vec![node(0), node(1)]))).unwrap();
+    // A second open proposal cannot claim a node the first one claims, whatever its kind.
     let mut other = World::create_args(vec![node(1)]);
     other.subnet_id = p(5, 1);
-    let second = w.submit(authority(1), ProposalChange::CreateSubnet(other)).unwrap();
-    let now = w.tick();
-    assert_eq!(w.reg.approve_proposal(authority(2), now, first.id).unwrap().state, ProposalState::Executed);
-    let failed = w.reg.approve_proposal(authority(2), now, second.id).unwrap();
-    assert_eq!(failed.state, ProposalState::Failed);
-    assert_eq!(failed.execution_error, Some(RegistryError::NodeInSubnet { node_id: node(1), subnet_id: subnet_id() }));
+    let before = w.audit_len();
+    assert_eq!(
+        w.submit(authority(2), ProposalChange::CreateSubnet(other.clone())),
+        Err(RegistryError::NodeClaimedByProposal { node_id: node(1), proposal_id: first.id })
+    );
+    assert_eq!(w.audit_len(), before);
     assert_eq!(w.reg.subnet(&p(5, 1)), None);
+    let now = w.tick();
+    assert_eq!(
+        w.reg.remove_node(authority(1), now, node(1)),
+        Err(RegistryError::NodeClaimedByProposal { node_id: node(1), proposal_id: first.id })
+    );
+    assert_eq!(w.reg.approve_proposal(authority(2), now, first.id).unwrap().state, ProposalState::Executed);
+    // Once decided, the node is in the subnet: the same creation is refused for that reason.
+    assert_eq!(
+        w.submit(authority(2), ProposalChange::CreateSubnet(other)),
+        Err(RegistryError::NodeInSubnet { node_id: node(1), subnet_id: subnet_id() })
+    );
+    assert_eq!(w.reg.subnet(&p(5, 1)), None);
+    // An open membership change claims its additions too.
+    let adding = w.submit(authority(1), ProposalChange::ChangeMembership { subnet_id: subnet_id(), add: vec![node(2)], remove: vec![] }).unwrap();
+    let mut third = World::create_args(vec![node(2), node(3)]);
+    third.subnet_id = p(5, 2);
+    assert_eq!(
+        w.submit(authority(1), ProposalChange::CreateSubnet(third.clone())),
+        Err(RegistryError::NodeClaimedByProposal { node_id: node(2), proposal_id: adding.id })
+    );
+    // A rejected claim frees the node.
+    let now = w.tick();
+    w.reg.reject_proposal(authority(2), now, adding.id).unwrap();
+    assert_eq!(w.reg.reject_proposal(authority(3), now, adding.id).unwrap().state, ProposalState::Rejected);
+    assert_eq!(w.submit(authority(1), ProposalChange::CreateSubnet(third)).unwrap().state, ProposalState::Open);
     assert_eq!(
         w.submit(authority(1), ProposalChange::ChangeMembership { subnet_id: subnet_id(), add: vec![node(1)], remove: vec![] }),
         Err(RegistryError::NodeInSubnet { node_id: node(1), subnet_id: subnet_id() })
@@ -534,9 +560,9 @@ fn lists_filter_by_status_and_jurisdiction_and_page() {
         jurisdiction: jurisdiction.map(str::to_string),
         page: PageRequest::default(),
     };
-    assert_eq!(w.reg.list_subnets(&q(Some(SubnetStatus::Live), Some("PK"))).total, 1);
-    assert_eq!(w.reg.list_subnets(&q(Some(SubnetStatus::Suspended), None)).total, 0);
-    assert_eq!(w.reg.list_subnets(&q(None, Some("CH"))).total, 0);
+    assert_eq!(w.reg.list_subnets(&q(Some(SubnetStatus::Live), Some("PK")), w.now).total, 1);
+    assert_eq!(w.reg.list_subnets(&q(Some(SubnetStatus::Suspended), None), w.now).total, 0);
+    assert_eq!(w.reg.list_subnets(&q(None, Some("CH")), w.now).total, 0);
     let page = w.reg.list_nodes(&NodeQuery { subnet_id: Some(subnet_id()), page: PageRequest { start: Some(10), limit: Some(5) }, ..Default::default() });
     assert_eq!((page.items.len(), page.total, page.next_start), (3, 13, None));
     let dcs = w.reg.list_data_centres(&DataCentreQuery { country: Some("PK".into()), page: PageRequest { start: None, limit: Some(4) } });

@@ -1,24 +1,44 @@
 //! Proposals: authorities submit sensitive changes, approve or reject them; a proposal executes
 //! when it reaches the quorum and is immutable afterwards. Submitting counts as the proposer's
-//! approval. Only approvals of current authorities count.
+//! approval.
+//!
+//! Counting rule: only the votes of principals who are authorities at the moment of counting
+//! count, against the quorum in force then. A proposal is counted at every vote on it, and every
+//! open proposal is counted again whenever the authorities or the quorum change (an authority
+//! proposal executing here, or a reconfiguring upgrade through `reevaluate_open` on a timer), so
+//! one that reached the new quorum executes and one that can no longer reach it is rejected.
+//!
+//! An open proposal's state is computed at read time: from `expires_at_ns` on it reads as
+//! `Expired` and cannot be voted on, before the sweep records it.
 
 use crate::state::Registry;
-use crate::subnets::Stage;
+use crate::subnets::{claimed_nodes, Stage};
 use crate::validate;
 use candid::Principal;
 use common::cbor::Cbor;
 use ic_stable_structures::Memory;
 use interfaces::subnet_registry::{
-    Proposal, ProposalChange, ProposalInput, ProposalState, RegistryError, Vote, MAX_SUMMARY_LEN,
+    Proposal, ProposalChange, ProposalInput, ProposalState, RegistryError, Vote, MAX_OPEN_PROPOSALS, MAX_SUMMARY_LEN,
 };
 
+/// What the votes on an open proposal say now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Execute,
+    Reject,
+    Undecided,
+}
+
 impl<M: Memory> Registry<M> {
-    /// Records a proposal after checking its change would be valid now; executes it at once
-    /// if the proposer's approval alone reaches the quorum.
+    /// Records a proposal after checking its change would be valid now and claims no node
+    /// another open proposal claims; executes it at once if the proposer's approval alone
+    /// reaches the quorum.
     pub fn submit_proposal(&mut self, caller: Principal, now: u64, input: ProposalInput) -> Result<Proposal, RegistryError> {
         self.require_authority(caller)?;
-        validate::text("summary", &input.summary, MAX_SUMMARY_LEN)?;
-        self.check_change(&input.change, Stage::Submission)?;
+        validate::prose("summary", &input.summary, MAX_SUMMARY_LEN)?;
+        self.check_change(&input.change, Stage::Submission, now)?;
+        self.check_claims(&input.change, now)?;
+        validate::room("open_proposals", self.open_ids(now).len() as u64, MAX_OPEN_PROPOSALS)?;
         let config = self.config();
         let id = self.proposals.last_key_value().map_or(0, |(k, _)| k + 1);
         let proposal = Proposal {
@@ -75,6 +95,55 @@ impl<M: Memory> Registry<M> {
         due.len()
     }
 
+    /// Counts every open proposal again against the authorities and quorum in force (after they
+    /// changed), executing or rejecting those the votes now decide; returns how many it decided.
+    /// Writes nothing when no proposal is decided.
+    pub fn reevaluate_open(&mut self, actor: Principal, now: u64) -> usize {
+        let mut decided = 0;
+        'restart: loop {
+            for id in self.open_ids(now) {
+                let proposal = self.proposal(id).unwrap_or_else(|| panic!("open proposal {id} has no record"));
+                if self.verdict(&proposal) == Verdict::Undecided {
+                    continue;
+                }
+                decided += 1;
+                if self.count_votes(proposal, actor, now).1 {
+                    // The authorities changed again: count the rest under the new ones.
+                    continue 'restart;
+                }
+            }
+            return decided;
+        }
+    }
+
+    /// Ids of the proposals open at `now` (undecided and not expired), in id order.
+    pub(crate) fn open_ids(&self, now: u64) -> Vec<u64> {
+        self.open_proposals.iter().filter(|e| now < e.value()).map(|e| *e.key()).collect()
+    }
+
+    /// Whether proposal `id` is open at `now`.
+    pub(crate) fn is_open_at(&self, id: u64, now: u64) -> bool {
+        self.open_proposals.get(&id).is_some_and(|expires| now < expires)
+    }
+
+    /// The open proposal (if any) claiming `node`: creating a subnet with it, or adding it to one.
+    pub(crate) fn claimant(&self, node: &Principal, now: u64) -> Option<u64> {
+        self.open_ids(now).into_iter().find(|id| {
+            self.proposal(*id).is_some_and(|p| claimed_nodes(&p.change).contains(node))
+        })
+    }
+
+    /// A node can be claimed by one open proposal at a time, so two open proposals can never
+    /// both put it in a subnet.
+    fn check_claims(&self, change: &ProposalChange, now: u64) -> Result<(), RegistryError> {
+        for node_id in claimed_nodes(change) {
+            if let Some(proposal_id) = self.claimant(node_id, now) {
+                return Err(RegistryError::NodeClaimedByProposal { node_id: *node_id, proposal_id });
+            }
+        }
+        Ok(())
+    }
+
     /// The proposal `caller` may vote on now, or why not.
     fn votable(&self, caller: Principal, now: u64, id: u64) -> Result<Proposal, RegistryError> {
         self.require_authority(caller)?;
@@ -92,32 +161,59 @@ impl<M: Memory> Registry<M> {
         Ok(proposal)
     }
 
-    /// Executes, rejects or just stores `proposal` according to its votes.
-    fn tally(&mut self, mut proposal: Proposal, actor: Principal, now: u64) -> Proposal {
+    /// What the votes of current authorities decide, against the quorum in force.
+    fn verdict(&self, proposal: &Proposal) -> Verdict {
         let config = self.config();
         let counted = |votes: &[Vote]| votes.iter().filter(|v| config.authorities.contains(&v.authority)).count() as u32;
-        let approvals = counted(&proposal.approvals);
-        let rejections = counted(&proposal.rejections);
         let authorities = config.authorities.len() as u32;
-        if approvals >= config.quorum {
-            match self.apply_change(&proposal.change, proposal.id, actor, now) {
+        if counted(&proposal.approvals) >= config.quorum {
+            Verdict::Execute
+        } else if authorities.saturating_sub(counted(&proposal.rejections)) < config.quorum {
+            Verdict::Reject
+        } else {
+            Verdict::Undecided
+        }
+    }
+
+    /// Decides or stores `proposal` by its votes; if executing it changed the authorities,
+    /// every other open proposal is counted again.
+    fn tally(&mut self, proposal: Proposal, actor: Principal, now: u64) -> Proposal {
+        let (proposal, authorities_changed) = self.count_votes(proposal, actor, now);
+        if authorities_changed {
+            self.reevaluate_open(actor, now);
+        }
+        proposal
+    }
+
+    /// Executes, rejects or just stores `proposal` according to its votes. Also says whether
+    /// it changed the authorities (an authority proposal executed).
+    fn count_votes(&mut self, mut proposal: Proposal, actor: Principal, now: u64) -> (Proposal, bool) {
+        let mut authorities_changed = false;
+        match self.verdict(&proposal) {
+            Verdict::Execute => match self.apply_change(&proposal.change, proposal.id, actor, now) {
                 Ok(()) => {
                     self.decide(&mut proposal, ProposalState::Executed, now);
                     self.audit(now, actor, "proposal_executed", &proposal.id);
+                    authorities_changed = matches!(
+                        proposal.change,
+                        ProposalChange::AddAuthority { .. } | ProposalChange::RemoveAuthority { .. }
+                    );
                 }
                 Err(error) => {
                     proposal.execution_error = Some(error.clone());
                     self.decide(&mut proposal, ProposalState::Failed, now);
                     self.audit(now, actor, "proposal_failed", &(proposal.id, error));
                 }
+            },
+            Verdict::Reject => {
+                self.decide(&mut proposal, ProposalState::Rejected, now);
+                self.audit(now, actor, "proposal_rejected", &proposal.id);
             }
-        } else if authorities.saturating_sub(rejections) < config.quorum {
-            self.decide(&mut proposal, ProposalState::Rejected, now);
-            self.audit(now, actor, "proposal_rejected", &proposal.id);
-        } else {
-            self.proposals.insert(proposal.id, Cbor(proposal.clone()));
+            Verdict::Undecided => {
+                self.proposals.insert(proposal.id, Cbor(proposal.clone()));
+            }
         }
-        proposal
+        (proposal, authorities_changed)
     }
 
     /// Closes `proposal` in `state` and stores it; a create proposal that did not execute

@@ -6,8 +6,11 @@
 
 mod config;
 mod countries;
+#[macro_use]
+mod endpoint_macro;
 mod external_calls;
 mod governance;
+mod ingress;
 mod lifecycle;
 mod placements;
 mod policy;
@@ -23,7 +26,6 @@ mod domain_tests;
 
 use candid::Principal;
 use ic_cdk::api::{canister_self, msg_caller, time};
-use ic_cdk::{query, update};
 use interfaces::audit::PageRequest;
 use interfaces::subnet_registry::{
     ComplianceReport, Config, DataCentre, DataCentreInput, DataCentrePage, DataCentreQuery, InitArgs, Node, NodeInput,
@@ -41,182 +43,205 @@ const EXPIRY_SWEEP_BATCH: usize = 50;
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
 /// Closes expired proposals in bounded batches (idempotent: an already closed one is skipped),
-/// and reports usage to the burn ledger when one is configured.
+/// counts open proposals again right after an install or upgrade (a reconfiguration may have
+/// changed authorities or quorum), and reports usage to the burn ledger when one is configured.
 fn start_timers() {
+    ic_cdk_timers::set_timer(Duration::ZERO, async {
+        storage::with_registry(|r| r.reevaluate_open(canister_self(), time()));
+    });
     ic_cdk_timers::set_timer_interval(EXPIRY_SWEEP_INTERVAL, || async {
         storage::with_registry(|r| r.expire_due(canister_self(), time(), EXPIRY_SWEEP_BATCH));
     });
     external_calls::start_usage_reports(&storage::config());
 }
 
-// ---- records written by authorities ----
+// ---- ingress screening ----
 
-/// Authorities: records a new data centre (country checked against ISO 3166-1 alpha-2, region path `Continent,CC,City`).
-#[update]
-fn add_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
-    storage::with_registry(|r| r.add_data_centre(msg_caller(), time(), input))
+/// Ingress only, on one node: a cheap early filter, never the only check (every endpoint
+/// checks its caller again, and calls from canisters, such as the license issuer's
+/// `record_placement`, never pass here). Refuses oversized arguments and anonymous callers of
+/// methods that need an authority or a recorder.
+#[ic_cdk::inspect_message]
+fn inspect_message() {
+    let method = ic_cdk::api::msg_method_name();
+    match ingress::screen(&method, &msg_caller(), ic_cdk::api::msg_arg_data().len()) {
+        Ok(()) => ic_cdk::api::accept_message(),
+        Err(refusal) => ic_cdk::trap(refusal.to_string()),
+    }
 }
 
-/// Authorities: changes a data centre; refused if a live subnet with nodes there would break its policy.
-#[update]
-fn update_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
-    storage::with_registry(|r| r.update_data_centre(msg_caller(), time(), input))
-}
+// Every endpoint with arguments decodes them with the bounded decoders of `common::decode`
+// (`bounded_endpoints!` keeps the typed signature in the `.did`).
+bounded_endpoints! {
+    // ---- records written by authorities ----
 
-/// Authorities: removes a data centre no node stands in.
-#[update]
-fn remove_data_centre(id: String) -> Result<(), RegistryError> {
-    storage::with_registry(|r| r.remove_data_centre(msg_caller(), time(), id))
-}
+    /// Authorities: records a new data centre (country checked against ISO 3166-1 alpha-2, region path `Continent,CC,City` with a listed continent).
+    update("common::decode::one")
+    fn add_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
+        storage::with_registry(|r| r.add_data_centre(msg_caller(), time(), input))
+    }
 
-/// Authorities: records a new node provider.
-#[update]
-fn add_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
-    storage::with_registry(|r| r.add_node_provider(msg_caller(), time(), input))
-}
+    /// Authorities: changes a data centre; refused if a live subnet with nodes there would break its policy.
+    update("common::decode::one")
+    fn update_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
+        storage::with_registry(|r| r.update_data_centre(msg_caller(), time(), input))
+    }
 
-/// Authorities: changes a node provider's name or country.
-#[update]
-fn update_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
-    storage::with_registry(|r| r.update_node_provider(msg_caller(), time(), input))
-}
+    /// Authorities: removes a data centre no node stands in.
+    update("common::decode::one")
+    fn remove_data_centre(id: String) -> Result<(), RegistryError> {
+        storage::with_registry(|r| r.remove_data_centre(msg_caller(), time(), id))
+    }
 
-/// Authorities: removes a node provider that operates no node.
-#[update]
-fn remove_node_provider(provider: Principal) -> Result<(), RegistryError> {
-    storage::with_registry(|r| r.remove_node_provider(msg_caller(), time(), provider))
-}
+    /// Authorities: records a new node provider.
+    update("common::decode::one")
+    fn add_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
+        storage::with_registry(|r| r.add_node_provider(msg_caller(), time(), input))
+    }
 
-/// Authorities: records a new node of a recorded provider in a recorded data centre.
-#[update]
-fn add_node(input: NodeInput) -> Result<Node, RegistryError> {
-    storage::with_registry(|r| r.add_node(msg_caller(), time(), input))
-}
+    /// Authorities: changes a node provider's name or country.
+    update("common::decode::one")
+    fn update_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
+        storage::with_registry(|r| r.update_node_provider(msg_caller(), time(), input))
+    }
 
-/// Authorities: changes a node's provider, data centre or SEV chip; refused if its live subnet would break its policy.
-#[update]
-fn update_node(input: NodeInput) -> Result<Node, RegistryError> {
-    storage::with_registry(|r| r.update_node(msg_caller(), time(), input))
-}
+    /// Authorities: removes a node provider that operates no node.
+    update("common::decode::one")
+    fn remove_node_provider(provider: Principal) -> Result<(), RegistryError> {
+        storage::with_registry(|r| r.remove_node_provider(msg_caller(), time(), provider))
+    }
 
-/// Authorities: removes a node that is in no subnet.
-#[update]
-fn remove_node(node_id: Principal) -> Result<(), RegistryError> {
-    storage::with_registry(|r| r.remove_node(msg_caller(), time(), node_id))
-}
+    /// Authorities: records a new node of a recorded provider in a recorded data centre.
+    update("common::decode::one")
+    fn add_node(input: NodeInput) -> Result<Node, RegistryError> {
+        storage::with_registry(|r| r.add_node(msg_caller(), time(), input))
+    }
 
-// ---- governance ----
+    /// Authorities: changes a node's provider, data centre or SEV chip; refused if its live subnet would break its policy.
+    update("common::decode::one")
+    fn update_node(input: NodeInput) -> Result<Node, RegistryError> {
+        storage::with_registry(|r| r.update_node(msg_caller(), time(), input))
+    }
 
-/// Authorities: proposes a sensitive change (checked now and again at execution). Counts as the proposer's approval.
-#[update]
-fn submit_proposal(input: ProposalInput) -> Result<Proposal, RegistryError> {
-    storage::with_registry(|r| r.submit_proposal(msg_caller(), time(), input))
-}
+    /// Authorities: removes a node that is in no subnet and claimed by no open proposal.
+    update("common::decode::one")
+    fn remove_node(node_id: Principal) -> Result<(), RegistryError> {
+        storage::with_registry(|r| r.remove_node(msg_caller(), time(), node_id))
+    }
 
-/// Authorities: approves an open proposal; at the quorum it executes (state Executed, or Failed with the error).
-#[update]
-fn approve_proposal(id: u64) -> Result<Proposal, RegistryError> {
-    storage::with_registry(|r| r.approve_proposal(msg_caller(), time(), id))
-}
+    // ---- governance ----
 
-/// Authorities: rejects an open proposal; it is Rejected once the quorum can no longer be reached.
-#[update]
-fn reject_proposal(id: u64) -> Result<Proposal, RegistryError> {
-    storage::with_registry(|r| r.reject_proposal(msg_caller(), time(), id))
-}
+    /// Authorities: proposes a sensitive change (checked now and again at execution). Counts as the proposer's approval.
+    update("common::decode::one")
+    fn submit_proposal(input: ProposalInput) -> Result<Proposal, RegistryError> {
+        storage::with_registry(|r| r.submit_proposal(msg_caller(), time(), input))
+    }
 
-/// A proposal with its votes, state and (if it failed) the error.
-#[query]
-fn get_proposal(id: u64) -> Option<Proposal> {
-    storage::read_registry(|r| r.proposal_at(id, time()))
-}
+    /// Authorities: approves an open proposal; at the quorum it executes (state Executed, or Failed with the error).
+    update("common::decode::one")
+    fn approve_proposal(id: u64) -> Result<Proposal, RegistryError> {
+        storage::with_registry(|r| r.approve_proposal(msg_caller(), time(), id))
+    }
 
-/// Proposals in id order, optionally by state or target subnet.
-#[query]
-fn list_proposals(query: ProposalQuery) -> ProposalPage {
-    storage::read_registry(|r| r.list_proposals(&query, time()))
-}
+    /// Authorities: rejects an open proposal; it is Rejected once the quorum can no longer be reached.
+    update("common::decode::one")
+    fn reject_proposal(id: u64) -> Result<Proposal, RegistryError> {
+        storage::with_registry(|r| r.reject_proposal(msg_caller(), time(), id))
+    }
 
-// ---- placements (contract with license_issuer and burn_ledger) ----
+    /// A proposal with its votes, state and (if it failed) the error; an open one past its expiry reads as Expired.
+    query("common::decode::one")
+    fn get_proposal(id: u64) -> Option<Proposal> {
+        storage::read_registry(|r| r.proposal_at(id, time()))
+    }
 
-/// Placement recorders only: records that `canister` runs on the live subnet `subnet_id`; idempotent.
-#[update]
-fn record_placement(canister: Principal, subnet_id: Principal) -> Result<Placement, RegistryError> {
-    storage::with_registry(|r| r.record_placement(msg_caller(), time(), canister, subnet_id))
-}
+    /// Proposals in id order, optionally by state or target subnet (states as of now).
+    query("common::decode::one")
+    fn list_proposals(query: ProposalQuery) -> ProposalPage {
+        storage::read_registry(|r| r.list_proposals(&query, time()))
+    }
 
-/// The subnet a canister was recorded on, if any.
-#[query]
-fn placement_of(canister: Principal) -> Option<Placement> {
-    storage::read_registry(|r| r.placement_of(&canister))
-}
+    // ---- placements (contract with license_issuer and burn_ledger) ----
 
-/// Placements, optionally on one subnet.
-#[query]
-fn list_placements(query: PlacementQuery) -> PlacementPage {
-    storage::read_registry(|r| r.list_placements(&query))
-}
+    /// Placement recorders only: records that `canister` (a canister id: 10 bytes ending in 0x01) runs on the live subnet `subnet_id`; idempotent.
+    update("common::decode::args")
+    fn record_placement(canister: Principal, subnet_id: Principal) -> Result<Placement, RegistryError> {
+        storage::with_registry(|r| r.record_placement(msg_caller(), time(), canister, subnet_id))
+    }
 
-// ---- read-only views ----
+    /// The subnet a canister was recorded on, if any.
+    query("common::decode::one")
+    fn placement_of(canister: Principal) -> Option<Placement> {
+        storage::read_registry(|r| r.placement_of(&canister))
+    }
 
-/// The lifecycle status of a subnet.
-#[query]
-fn subnet_status(subnet_id: Principal) -> Result<SubnetStatus, RegistryError> {
-    storage::read_registry(|r| r.subnet_status(&subnet_id))
-}
+    /// Placements, optionally on one subnet.
+    query("common::decode::one")
+    fn list_placements(query: PlacementQuery) -> PlacementPage {
+        storage::read_registry(|r| r.list_placements(&query))
+    }
 
-/// A subnet with members, policy, admins and status timestamps (approved, provisioning, live since).
-#[query]
-fn get_subnet(subnet_id: Principal) -> Option<Subnet> {
-    storage::read_registry(|r| r.subnet(&subnet_id))
-}
+    // ---- read-only views ----
 
-/// Subnets, optionally filtered by status and jurisdiction.
-#[query]
-fn list_subnets(query: SubnetQuery) -> SubnetPage {
-    storage::read_registry(|r| r.list_subnets(&query))
-}
+    /// The lifecycle status of a subnet.
+    query("common::decode::one")
+    fn subnet_status(subnet_id: Principal) -> Result<SubnetStatus, RegistryError> {
+        storage::read_registry(|r| r.subnet_status(&subnet_id, time()))
+    }
 
-/// Public checkpoint: residency, diversity per provider / data centre / owner / country, SEV coverage and every violation.
-#[query]
-fn compliance_report(subnet_id: Principal) -> Result<ComplianceReport, RegistryError> {
-    storage::read_registry(|r| r.compliance_report(&subnet_id, time()))
-}
+    /// A subnet with members, policy, admins and status timestamps (approved, provisioning, live since).
+    query("common::decode::one")
+    fn get_subnet(subnet_id: Principal) -> Option<Subnet> {
+        storage::read_registry(|r| r.subnet_at(&subnet_id, time()))
+    }
 
-/// A data centre by id.
-#[query]
-fn get_data_centre(id: String) -> Option<DataCentre> {
-    storage::read_registry(|r| r.data_centre(&id))
-}
+    /// Subnets, optionally filtered by status and jurisdiction.
+    query("common::decode::one")
+    fn list_subnets(query: SubnetQuery) -> SubnetPage {
+        storage::read_registry(|r| r.list_subnets(&query, time()))
+    }
 
-/// Data centres, optionally in one country.
-#[query]
-fn list_data_centres(query: DataCentreQuery) -> DataCentrePage {
-    storage::read_registry(|r| r.list_data_centres(&query))
-}
+    /// Public checkpoint: residency, diversity per provider / data centre / owner / country, SEV coverage and every violation.
+    query("common::decode::one")
+    fn compliance_report(subnet_id: Principal) -> Result<ComplianceReport, RegistryError> {
+        storage::read_registry(|r| r.compliance_report(&subnet_id, time()))
+    }
 
-/// A node provider by principal.
-#[query]
-fn get_node_provider(provider: Principal) -> Option<NodeProvider> {
-    storage::read_registry(|r| r.provider(&provider))
-}
+    /// A data centre by id.
+    query("common::decode::one")
+    fn get_data_centre(id: String) -> Option<DataCentre> {
+        storage::read_registry(|r| r.data_centre(&id))
+    }
 
-/// Node providers in principal order.
-#[query]
-fn list_node_providers(request: PageRequest) -> NodeProviderPage {
-    storage::read_registry(|r| r.list_node_providers(&request))
-}
+    /// Data centres, optionally in one country.
+    query("common::decode::one")
+    fn list_data_centres(query: DataCentreQuery) -> DataCentrePage {
+        storage::read_registry(|r| r.list_data_centres(&query))
+    }
 
-/// A node by id, with the subnet it belongs to.
-#[query]
-fn get_node(node_id: Principal) -> Option<Node> {
-    storage::read_registry(|r| r.node(&node_id))
-}
+    /// A node provider by principal.
+    query("common::decode::one")
+    fn get_node_provider(provider: Principal) -> Option<NodeProvider> {
+        storage::read_registry(|r| r.provider(&provider))
+    }
 
-/// Nodes, optionally by provider, data centre or subnet.
-#[query]
-fn list_nodes(query: NodeQuery) -> NodePage {
-    storage::read_registry(|r| r.list_nodes(&query))
+    /// Node providers in principal order.
+    query("common::decode::one")
+    fn list_node_providers(request: PageRequest) -> NodeProviderPage {
+        storage::read_registry(|r| r.list_node_providers(&request))
+    }
+
+    /// A node by id, with the subnet it belongs to.
+    query("common::decode::one")
+    fn get_node(node_id: Principal) -> Option<Node> {
+        storage::read_registry(|r| r.node(&node_id))
+    }
+
+    /// Nodes, optionally by provider, data centre or subnet.
+    query("common::decode::one")
+    fn list_nodes(query: NodeQuery) -> NodePage {
+        storage::read_registry(|r| r.list_nodes(&query))
+    }
 }
 
 ic_cdk::export_candid!();

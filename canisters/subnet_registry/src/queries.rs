@@ -38,17 +38,19 @@ impl<M: Memory> Registry<M> {
         NodePage { items, total, next_start }
     }
 
-    pub fn list_subnets(&self, query: &SubnetQuery) -> SubnetPage {
+    /// Subnets as they stand at `now` (see `subnet_at`).
+    pub fn list_subnets(&self, query: &SubnetQuery, now: u64) -> SubnetPage {
         let matching = self.subnets.iter().map(|e| e.value().0).filter(|s| {
             query.status.is_none_or(|st| s.status == st)
                 && query.jurisdiction.as_ref().is_none_or(|j| &s.jurisdiction == j)
+                && self.stands_at(s, now)
         });
         let (items, total, next_start) = page(matching, &query.page);
         SubnetPage { items, total, next_start }
     }
 
-    pub fn subnet_status(&self, subnet_id: &Principal) -> Result<SubnetStatus, RegistryError> {
-        self.subnet_or_err(subnet_id).map(|s| s.status)
+    pub fn subnet_status(&self, subnet_id: &Principal, now: u64) -> Result<SubnetStatus, RegistryError> {
+        self.subnet_at_or_err(subnet_id, now).map(|s| s.status)
     }
 
     /// A proposal as it stands at `now`: an open one past its expiry reads as `Expired` even
@@ -68,7 +70,7 @@ impl<M: Memory> Registry<M> {
 
     /// The subnet's members judged against its policy now.
     pub fn compliance_report(&self, subnet_id: &Principal, now: u64) -> Result<ComplianceReport, RegistryError> {
-        let subnet = self.subnet_or_err(subnet_id)?;
+        let subnet = self.subnet_at_or_err(subnet_id, now)?;
         let a = policy::assess(&subnet.policy, &subnet.jurisdiction, &self.member_facts(&subnet.members));
         Ok(ComplianceReport {
             subnet_id: subnet.id,

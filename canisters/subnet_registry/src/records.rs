@@ -10,14 +10,14 @@ use common::cbor::Cbor;
 use ic_stable_structures::Memory;
 use interfaces::subnet_registry::{
     DataCentre, DataCentreInput, Node, NodeInput, NodeProvider, NodeProviderInput, RegistryError, SubnetStatus,
-    MAX_NAME_LEN, MAX_OWNER_LEN, MAX_REGION_LEN, MAX_SEV_CHIP_ID_LEN,
+    MAX_DATA_CENTRES, MAX_NAME_LEN, MAX_NODES, MAX_NODE_PROVIDERS, MAX_OWNER_LEN, MAX_REGION_LEN, MAX_SEV_CHIP_ID_LEN,
 };
 
 fn validate_data_centre(input: &DataCentreInput) -> Result<(), RegistryError> {
-    validate::data_centre_id(&input.id)?;
+    validate::data_centre_id("data_centre.id", &input.id)?;
     validate::country(&input.country)?;
     validate::region(&input.region, &input.country, MAX_REGION_LEN)?;
-    validate::text("data_centre.owner", &input.owner, MAX_OWNER_LEN)?;
+    validate::label("data_centre.owner", &input.owner, MAX_OWNER_LEN)?;
     if let Some(gps) = input.gps {
         let ok = (-90.0..=90.0).contains(&gps.latitude) && (-180.0..=180.0).contains(&gps.longitude);
         if !ok {
@@ -29,7 +29,7 @@ fn validate_data_centre(input: &DataCentreInput) -> Result<(), RegistryError> {
 
 fn validate_provider(input: &NodeProviderInput) -> Result<(), RegistryError> {
     validate::not_anonymous("node_provider.id", &input.id)?;
-    validate::text("node_provider.name", &input.name, MAX_NAME_LEN)?;
+    validate::label("node_provider.name", &input.name, MAX_NAME_LEN)?;
     validate::country(&input.country)
 }
 
@@ -42,6 +42,7 @@ impl<M: Memory> Registry<M> {
         if self.data_centre(&input.id).is_some() {
             return Err(RegistryError::DataCentreAlreadyExists { id: input.id });
         }
+        validate::room("data_centres", self.data_centres.len(), MAX_DATA_CENTRES)?;
         let dc = DataCentre {
             id: input.id,
             region: input.region,
@@ -76,6 +77,7 @@ impl<M: Memory> Registry<M> {
 
     pub fn remove_data_centre(&mut self, caller: Principal, now: u64, id: String) -> Result<(), RegistryError> {
         self.require_authority(caller)?;
+        validate::data_centre_id("data_centre.id", &id)?;
         if self.data_centre(&id).is_none() {
             return Err(RegistryError::DataCentreNotFound { id });
         }
@@ -96,6 +98,7 @@ impl<M: Memory> Registry<M> {
         if self.provider(&input.id).is_some() {
             return Err(RegistryError::NodeProviderAlreadyExists { provider: input.id });
         }
+        validate::room("node_providers", self.providers.len(), MAX_NODE_PROVIDERS)?;
         let provider =
             NodeProvider { id: input.id, name: input.name, country: input.country, created_at_ns: now, updated_at_ns: now };
         self.providers.insert(provider.id, Cbor(provider.clone()));
@@ -132,8 +135,9 @@ impl<M: Memory> Registry<M> {
 
     fn validate_node(&self, input: &NodeInput) -> Result<(), RegistryError> {
         validate::not_anonymous("node.id", &input.id)?;
+        validate::data_centre_id("node.data_centre", &input.data_centre)?;
         if let Some(chip) = &input.sev_chip_id {
-            validate::text("node.sev_chip_id", chip, MAX_SEV_CHIP_ID_LEN)?;
+            validate::label("node.sev_chip_id", chip, MAX_SEV_CHIP_ID_LEN)?;
         }
         if self.provider(&input.provider).is_none() {
             return Err(RegistryError::NodeProviderNotFound { provider: input.provider });
@@ -150,6 +154,7 @@ impl<M: Memory> Registry<M> {
         if self.node(&input.id).is_some() {
             return Err(RegistryError::NodeAlreadyExists { node_id: input.id });
         }
+        validate::room("nodes", self.nodes.len(), MAX_NODES)?;
         let node = Node {
             id: input.id,
             provider: input.provider,
@@ -187,17 +192,17 @@ impl<M: Memory> Registry<M> {
         Ok(updated)
     }
 
-    /// A member of a subnet cannot be removed: take it out of the subnet by proposal first.
+    /// A member of a subnet cannot be removed (take it out by proposal first), nor a node an
+    /// open proposal claims.
     pub fn remove_node(&mut self, caller: Principal, now: u64, node_id: Principal) -> Result<(), RegistryError> {
         self.require_authority(caller)?;
         let node = self.node_or_err(&node_id)?;
         if let Some(subnet_id) = node.subnet_id {
             return Err(RegistryError::NodeInSubnet { node_id, subnet_id });
         }
-        // A subnet still being proposed lists it too: its proposal would fail and its report break.
-        let proposed_in = self.subnets.iter().map(|e| e.value().0).find(|s| s.members.contains(&node_id));
-        if let Some(subnet) = proposed_in {
-            return Err(RegistryError::NodeInSubnet { node_id, subnet_id: subnet.id });
+        // An open proposal creating a subnet with it, or adding it to one, would fail.
+        if let Some(proposal_id) = self.claimant(&node_id, now) {
+            return Err(RegistryError::NodeClaimedByProposal { node_id, proposal_id });
         }
         self.nodes.remove(&node_id);
         self.audit(now, caller, "node_removed", &node_id);

@@ -4,14 +4,14 @@
 
 use crate::policy::MemberFacts;
 use crate::storage::*;
-use candid::Principal;
+use candid::{CandidType, Principal};
 use common::cbor::Cbor;
 use common::core_state::CoreState;
 use ic_stable_structures::memory_manager::MemoryId;
 use ic_stable_structures::{Memory, StableBTreeMap};
 use interfaces::audit::PageRequest;
 use interfaces::subnet_registry::{
-    Config, DataCentre, Node, NodeProvider, Placement, Proposal, RegistryError, Subnet,
+    Config, DataCentre, Node, NodeProvider, Placement, Proposal, RegistryError, Subnet, SubnetStatus, MAX_PAGE_BYTES,
 };
 use serde::Serialize;
 
@@ -84,6 +84,21 @@ impl<M: Memory> Registry<M> {
         self.subnet(id).ok_or(RegistryError::SubnetNotFound { subnet_id: *id })
     }
 
+    /// The subnet as it stands at `now`: a `Proposed` one whose create proposal is no longer
+    /// open (it expired, and the sweep has not dropped it yet) does not exist.
+    pub fn subnet_at(&self, id: &Principal, now: u64) -> Option<Subnet> {
+        self.subnet(id).filter(|s| self.stands_at(s, now))
+    }
+
+    pub(crate) fn subnet_at_or_err(&self, id: &Principal, now: u64) -> Result<Subnet, RegistryError> {
+        self.subnet_at(id, now).ok_or(RegistryError::SubnetNotFound { subnet_id: *id })
+    }
+
+    /// Whether `subnet` exists at `now` (see `subnet_at`).
+    pub(crate) fn stands_at(&self, subnet: &Subnet, now: u64) -> bool {
+        subnet.status != SubnetStatus::Proposed || self.is_open_at(subnet.created_by_proposal, now)
+    }
+
     pub(crate) fn node_or_err(&self, id: &Principal) -> Result<Node, RegistryError> {
         self.node(id).ok_or(RegistryError::NodeNotFound { node_id: *id })
     }
@@ -124,19 +139,43 @@ impl<M: Memory> Registry<M> {
 }
 
 /// One page of `items` (already filtered), with the total and where the next page starts.
-pub fn page<T>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+///
+/// At most `limit` items (capped at MAX_PAGE) and at most MAX_PAGE_BYTES of them, each counted
+/// by its Candid encoding alone (more than it takes inside the reply's vector); but at least one
+/// while items are left past `start`, so `next_start` always advances. `limit = 0` asks for the
+/// total only: no items and no `next_start`.
+pub fn page<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+    page_within(items, request, u64::from(MAX_PAGE_BYTES))
+}
+
+/// `page` with an explicit byte budget (for tests).
+pub fn page_within<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequest, max_bytes: u64) -> (Vec<T>, u64, Option<u64>) {
     let (start, limit) = request.bounds();
     let mut total = 0u64;
     let mut window = Vec::new();
+    let mut bytes = 0u64;
+    let mut full = limit == 0;
     for item in items {
-        if total >= start && window.len() < limit {
-            window.push(item);
+        if total >= start && !full {
+            let size = encoded_len(&item);
+            if !window.is_empty() && bytes.saturating_add(size) > max_bytes {
+                full = true;
+            } else {
+                bytes = bytes.saturating_add(size);
+                window.push(item);
+                full = window.len() >= limit;
+            }
         }
         total += 1;
     }
     let end = start.saturating_add(window.len() as u64);
-    let next = if end < total { Some(end) } else { None };
+    let next = if limit > 0 && end < total { Some(end) } else { None };
     (window, total, next)
+}
+
+/// Bytes of `item`'s Candid encoding on its own (header and type table included).
+fn encoded_len<T: CandidType>(item: &T) -> u64 {
+    candid::encode_one(item).map_or(u64::MAX, |b| b.len() as u64)
 }
 
 #[cfg(test)]
@@ -150,5 +189,39 @@ mod tests {
         assert_eq!(page(0..10, &req(8, 4)), (vec![8, 9], 10, None));
         assert_eq!(page(0..10, &req(20, 4)), (vec![], 10, None));
         assert_eq!(page(0..3, &PageRequest::default()), (vec![0, 1, 2], 3, None));
+    }
+
+    #[test]
+    fn limit_zero_reads_the_total_and_never_returns_a_standing_cursor() {
+        let req = |start, limit| PageRequest { start: Some(start), limit: Some(limit) };
+        assert_eq!(page(0..10u32, &req(0, 0)), (vec![], 10, None));
+        assert_eq!(page(0..10u32, &req(5, 0)), (vec![], 10, None));
+        assert_eq!(page(0..10u32, &PageRequest { start: None, limit: Some(0) }), (vec![], 10, None));
+    }
+
+    #[test]
+    fn pages_are_bounded_by_bytes_but_always_advance() {
+        let items = || (0..10).map(|i| "x".repeat(100 + i));
+        let one = encoded_len(&"x".repeat(100));
+        // Room for about two items: each page takes what fits, at least one.
+        let (w, total, next) = page_within(items(), &PageRequest::default(), 2 * one + 2);
+        assert_eq!((w.len(), total, next), (2, 10, Some(2)));
+        let (w, _, next) = page_within(items(), &PageRequest::default(), 1);
+        assert_eq!((w.len(), next), (1, Some(1)), "a single item larger than the budget still comes");
+        // Walking the pages visits every item once.
+        let mut start = 0;
+        let mut seen = vec![];
+        loop {
+            let (w, _, next) = page_within(items(), &PageRequest { start: Some(start), limit: Some(3) }, 3 * one);
+            seen.extend(w);
+            match next {
+                Some(n) => {
+                    assert!(n > start);
+                    start = n;
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen, items().collect::<Vec<_>>());
     }
 }

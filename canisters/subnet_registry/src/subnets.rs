@@ -9,7 +9,7 @@ use candid::Principal;
 use ic_stable_structures::Memory;
 use interfaces::subnet_registry::{
     CreateSubnetArgs, ProposalChange, RegistryError, Subnet, SubnetStatus, TopologyPolicy, MAX_AUTHORITIES,
-    MAX_NAME_LEN, MAX_SUBNET_ADMINS, MAX_SUBNET_NODES,
+    MAX_NAME_LEN, MAX_SUBNETS, MAX_SUBNET_ADMINS, MAX_SUBNET_NODES,
 };
 use std::collections::BTreeSet;
 
@@ -25,6 +25,16 @@ pub fn target_subnet(change: &ProposalChange) -> Option<Principal> {
     }
 }
 
+/// The nodes a change would put into a subnet: a create proposal's members, a membership
+/// change's additions. An open proposal claims them until it is decided.
+pub fn claimed_nodes(change: &ProposalChange) -> &[Principal] {
+    match change {
+        ProposalChange::CreateSubnet(args) => &args.members,
+        ProposalChange::ChangeMembership { add, .. } => add,
+        _ => &[],
+    }
+}
+
 /// Whether a create proposal is being submitted (no subnet yet) or executed (its `Proposed`
 /// record exists).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,17 +44,17 @@ pub enum Stage {
 }
 
 impl<M: Memory> Registry<M> {
-    /// Whether `change` could be made now. Writes nothing.
-    pub fn check_change(&self, change: &ProposalChange, stage: Stage) -> Result<(), RegistryError> {
+    /// Whether `change` could be made at `now`. Writes nothing.
+    pub fn check_change(&self, change: &ProposalChange, stage: Stage, now: u64) -> Result<(), RegistryError> {
         match change {
-            ProposalChange::CreateSubnet(args) => self.check_create(args, stage),
+            ProposalChange::CreateSubnet(args) => self.check_create(args, stage, now),
             ProposalChange::ChangeMembership { subnet_id, add, remove } => {
-                self.membership_after(subnet_id, add, remove).map(|_| ())
+                self.membership_after(subnet_id, add, remove, now).map(|_| ())
             }
-            ProposalChange::ChangePolicy { subnet_id, policy } => self.check_policy_change(subnet_id, policy),
-            ProposalChange::ChangeStatus { subnet_id, status } => self.check_status_change(subnet_id, *status),
+            ProposalChange::ChangePolicy { subnet_id, policy } => self.check_policy_change(subnet_id, policy, now),
+            ProposalChange::ChangeStatus { subnet_id, status } => self.check_status_change(subnet_id, *status, now),
             ProposalChange::ChangeAdmins { subnet_id, admins } => {
-                let subnet = self.modifiable_subnet(subnet_id)?;
+                let subnet = self.modifiable_subnet(subnet_id, now)?;
                 validate::principals("admins", admins, MAX_SUBNET_ADMINS)?;
                 if *admins == subnet.admins {
                     return Err(RegistryError::NothingToChange);
@@ -76,7 +86,7 @@ impl<M: Memory> Registry<M> {
     /// Makes `change` (checked again first) on behalf of proposal `proposal_id`, executed by
     /// `actor` at `now`, and audits it.
     pub fn apply_change(&mut self, change: &ProposalChange, proposal_id: u64, actor: Principal, now: u64) -> Result<(), RegistryError> {
-        self.check_change(change, Stage::Execution { proposal_id })?;
+        self.check_change(change, Stage::Execution { proposal_id }, now)?;
         match change {
             ProposalChange::CreateSubnet(args) => {
                 let mut subnet = self.subnet_or_err(&args.subnet_id)?;
@@ -89,7 +99,7 @@ impl<M: Memory> Registry<M> {
             }
             ProposalChange::ChangeMembership { subnet_id, add, remove } => {
                 let mut subnet = self.subnet_or_err(subnet_id)?;
-                subnet.members = self.membership_after(subnet_id, add, remove)?;
+                subnet.members = self.membership_after(subnet_id, add, remove, now)?;
                 self.assign(remove, None, now);
                 self.assign(add, Some(*subnet_id), now);
                 self.put_subnet(&subnet);
@@ -175,15 +185,16 @@ impl<M: Memory> Registry<M> {
             .unwrap_or_else(|e| panic!("a checked configuration change failed: {e}"));
     }
 
-    fn check_create(&self, args: &CreateSubnetArgs, stage: Stage) -> Result<(), RegistryError> {
+    fn check_create(&self, args: &CreateSubnetArgs, stage: Stage, now: u64) -> Result<(), RegistryError> {
         validate::not_anonymous("subnet_id", &args.subnet_id)?;
-        validate::text("subnet.name", &args.name, MAX_NAME_LEN)?;
+        validate::label("subnet.name", &args.name, MAX_NAME_LEN)?;
         validate::country(&args.jurisdiction)?;
         policy::validate_policy(&args.policy)?;
         validate::principals("admins", &args.admins, MAX_SUBNET_ADMINS)?;
         validate::principals("members", &args.members, MAX_SUBNET_NODES)?;
-        match (self.subnet(&args.subnet_id), stage) {
-            (None, Stage::Submission) => {}
+        // A `Proposed` record left by an expired proposal reads as absent (the sweep drops it).
+        match (self.subnet_at(&args.subnet_id, now), stage) {
+            (None, Stage::Submission) => validate::room("subnets", self.subnets.len(), MAX_SUBNETS)?,
             (Some(s), Stage::Execution { proposal_id })
                 if s.status == SubnetStatus::Proposed && s.created_by_proposal == proposal_id => {}
             (Some(s), _) => return Err(RegistryError::SubnetAlreadyExists { subnet_id: s.id, status: s.status }),
@@ -200,8 +211,8 @@ impl<M: Memory> Registry<M> {
 
     /// The member list after adding `add` and removing `remove`, refused if invalid or if it
     /// would break a `Live` subnet's policy.
-    fn membership_after(&self, subnet_id: &Principal, add: &[Principal], remove: &[Principal]) -> Result<Vec<Principal>, RegistryError> {
-        let subnet = self.modifiable_subnet(subnet_id)?;
+    fn membership_after(&self, subnet_id: &Principal, add: &[Principal], remove: &[Principal], now: u64) -> Result<Vec<Principal>, RegistryError> {
+        let subnet = self.modifiable_subnet(subnet_id, now)?;
         validate::principals("add", add, MAX_SUBNET_NODES)?;
         validate::principals("remove", remove, MAX_SUBNET_NODES)?;
         if add.is_empty() && remove.is_empty() {
@@ -229,8 +240,8 @@ impl<M: Memory> Registry<M> {
         Ok(members)
     }
 
-    fn check_policy_change(&self, subnet_id: &Principal, policy: &TopologyPolicy) -> Result<(), RegistryError> {
-        let subnet = self.modifiable_subnet(subnet_id)?;
+    fn check_policy_change(&self, subnet_id: &Principal, policy: &TopologyPolicy, now: u64) -> Result<(), RegistryError> {
+        let subnet = self.modifiable_subnet(subnet_id, now)?;
         policy::validate_policy(policy)?;
         if *policy == subnet.policy {
             return Err(RegistryError::NothingToChange);
@@ -238,8 +249,8 @@ impl<M: Memory> Registry<M> {
         self.require_compliance_if_live(&subnet, policy, &subnet.members)
     }
 
-    fn check_status_change(&self, subnet_id: &Principal, to: SubnetStatus) -> Result<(), RegistryError> {
-        let subnet = self.subnet_or_err(subnet_id)?;
+    fn check_status_change(&self, subnet_id: &Principal, to: SubnetStatus, now: u64) -> Result<(), RegistryError> {
+        let subnet = self.subnet_at_or_err(subnet_id, now)?;
         lifecycle::check_transition(*subnet_id, subnet.status, to)?;
         if to == SubnetStatus::Live {
             self.require_compliance(&subnet, &subnet.policy, &subnet.members)?;
@@ -247,8 +258,8 @@ impl<M: Memory> Registry<M> {
         Ok(())
     }
 
-    fn modifiable_subnet(&self, subnet_id: &Principal) -> Result<Subnet, RegistryError> {
-        let subnet = self.subnet_or_err(subnet_id)?;
+    fn modifiable_subnet(&self, subnet_id: &Principal, now: u64) -> Result<Subnet, RegistryError> {
+        let subnet = self.subnet_at_or_err(subnet_id, now)?;
         if !lifecycle::modifiable(subnet.status) {
             return Err(RegistryError::SubnetNotModifiable { subnet_id: *subnet_id, status: subnet.status });
         }

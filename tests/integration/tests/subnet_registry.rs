@@ -10,7 +10,8 @@ use suite_tests::*;
 /// The license issuer, as far as the registry knows it: a placement recorder.
 const RECORDER: Principal = Principal::from_slice(&[0x5a, 0x11, 0xce]);
 const STRANGER: Principal = Principal::from_slice(&[0x5a, 0xff, 0x01]);
-const APP: Principal = Principal::from_slice(&[0x5a, 0xa9, 0x01]);
+/// An app canister's id (canister ids are 10 bytes ending in 0x01).
+const APP: Principal = Principal::from_slice(&[0, 0, 0, 0, 0, 0x5a, 0xa9, 0x01, 0x01, 0x01]);
 
 fn report(env: &mut dyn Env, registry: Principal, subnet_id: Principal) -> ComplianceReport {
     let r: Result<ComplianceReport, RegistryError> = query1(env, registry, Principal::anonymous(), "compliance_report", (subnet_id,));
@@ -111,13 +112,13 @@ fn pakistan_subnet_lifecycle(env: &mut dyn Env) {
     assert_eq!((placed.canister, placed.subnet_id, placed.recorded_by), (APP, PAKISTAN_SUBNET, RECORDER));
     assert_eq!(record_placement(env, registry, RECORDER, APP, PAKISTAN_SUBNET), Ok(placed.clone()));
     assert_eq!(
-        record_placement(env, registry, STRANGER, Principal::from_slice(&[0x5a, 0xa9, 0x02]), PAKISTAN_SUBNET),
+        record_placement(env, registry, STRANGER, Principal::from_slice(&[0, 0, 0, 0, 0, 0x5a, 0xa9, 0x02, 0x01, 0x01]), PAKISTAN_SUBNET),
         Err(RegistryError::NotAuthorized { caller: STRANGER, required: "placement recorder".into() })
     );
-    assert_eq!(
-        record_placement(env, registry, Principal::anonymous(), APP, PAKISTAN_SUBNET),
-        Err(RegistryError::NotAuthorized { caller: Principal::anonymous(), required: "placement recorder".into() })
-    );
+    // An anonymous caller does not get that far: ingress screening rejects it.
+    let anonymous: Result<(Result<Placement, RegistryError>,), Reject> =
+        try_update(env, registry, Principal::anonymous(), "record_placement", (APP, PAKISTAN_SUBNET));
+    assert!(anonymous.as_ref().is_err_and(|r| r.message.contains("anonymous")), "{anonymous:?}");
     let looked_up: Option<Placement> = query1(env, registry, Principal::anonymous(), "placement_of", (APP,));
     assert_eq!(looked_up, Some(placed.clone()));
     let unknown: Option<Placement> = query1(env, registry, Principal::anonymous(), "placement_of", (STRANGER,));
@@ -200,7 +201,8 @@ fn node_in_another_country(env: &mut dyn Env) {
 }
 scenario!(node_in_another_country);
 
-/// The one-call helper others use: a live, compliant subnet, and anonymous callers cannot write.
+/// The one-call helper others use: a live, compliant subnet; anonymous callers cannot write
+/// (rejected at ingress), strangers get a typed refusal.
 fn one_call_setup_and_anonymous_writes(env: &mut dyn Env) {
     let (registry, subnet) = live_pakistan_subnet(env, vec![RECORDER]);
     assert_eq!(subnet.status, SubnetStatus::Live);
@@ -213,9 +215,13 @@ fn one_call_setup_and_anonymous_writes(env: &mut dyn Env) {
         (SubnetQuery { status: Some(SubnetStatus::Live), jurisdiction: Some("PK".into()), page: PageRequest::default() },),
     );
     assert_eq!(live.items.iter().map(|s| s.id).collect::<Vec<_>>(), vec![PAKISTAN_SUBNET]);
+    let input = ProposalInput { summary: "let me in".into(), change: ProposalChange::AddAuthority { authority: STRANGER } };
+    let anonymous: Result<(Result<Proposal, RegistryError>,), Reject> = try_update(env, registry, Principal::anonymous(), "submit_proposal", (input,));
+    assert!(anonymous.as_ref().is_err_and(|r| r.message.contains("anonymous")), "{anonymous:?}");
+    // A stranger gets the typed refusal.
     assert_eq!(
-        submit(env, registry, Principal::anonymous(), ProposalChange::AddAuthority { authority: STRANGER }),
-        Err(RegistryError::NotAuthorized { caller: Principal::anonymous(), required: "registry authority".into() })
+        submit(env, registry, STRANGER, ProposalChange::AddAuthority { authority: STRANGER }),
+        Err(RegistryError::NotAuthorized { caller: STRANGER, required: "registry authority".into() })
     );
 }
 scenario!(one_call_setup_and_anonymous_writes);
