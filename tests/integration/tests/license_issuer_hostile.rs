@@ -573,3 +573,285 @@ struct RelayError {
     message: String,
 }
 
+
+// ---- Defect 5: conflicting calls at every await point of register_app ----
+
+/// The second call delivered while the first registration awaits.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Conflict {
+    /// The same registration again.
+    Same,
+    /// Another app of the same holder, at the app limit.
+    OtherAtLimit,
+    /// The manager revokes the license.
+    Revoke,
+    /// The manager suspends the license.
+    Suspend,
+    /// An authority renews the license onto terms of one app (one registered, one in flight).
+    RenewFewer,
+    /// The manager renews the license on its own terms.
+    Renew,
+}
+
+/// The awaits of `register_app`: after the issuer's 1st, 2nd or 3rd message it waits for
+/// `canister_info`, `record_placement`, or `placement_of` (the last one only after an unknown
+/// outcome, made here by losing `record_placement`'s response).
+const AWAITS: [(usize, &str); 3] = [(1, "canister_info"), (2, "record_placement"), (3, "placement_of")];
+
+/// Delivers messages until the issuer has run `n` of them (the ingress, then callbacks): it has
+/// then just made its `n`-th outgoing call, which is the only message queued.
+fn run_issuer_messages(env: &mut ExecutorEnv, issuer: Principal, n: usize) {
+    let mut seen = 0;
+    while seen < n {
+        match env.ex.step().expect("the registration stopped early") {
+            Step::Request { to, .. } | Step::Response { to } if to == issuer => seen += 1,
+            _ => {}
+        }
+    }
+}
+
+fn submit<A: candid::utils::ArgumentEncoder>(env: &mut ExecutorEnv, issuer: Principal, who: Principal, method: &str, args: A) -> suite_tests::ic_executor::MessageId {
+    env.ex.submit_update(issuer, who, method, candid::encode_args(args).unwrap())
+}
+
+fn result_of<T: candid::CandidType + serde::de::DeserializeOwned>(env: &mut ExecutorEnv, msg: suite_tests::ic_executor::MessageId) -> T {
+    let bytes = env.ex.await_ingress(msg).expect("a response").expect("a reply, not a reject");
+    candid::decode_one(&bytes).unwrap()
+}
+
+fn placement_of(env: &mut dyn Env, registry: Principal, canister: Principal) -> Option<Placement> {
+    query1(env, registry, ANON, "placement_of", (canister,))
+}
+
+#[test]
+fn conflicting_calls_at_every_await_point() {
+    let mut h = Hostile::new("license_issuer", "conflicting_calls_at_every_await_point");
+    let conflicts = [Conflict::Same, Conflict::OtherAtLimit, Conflict::Revoke, Conflict::Suspend, Conflict::RenewFewer, Conflict::Renew];
+    for (k, awaited) in AWAITS {
+        for conflict in conflicts {
+            let case = format!("{conflict:?} while awaiting {awaited}");
+            let env = &mut ExecutorEnv::new();
+            let w = world(env, 2, 365, 10, |_| {});
+            let issuer = w.suite.issuer;
+            // One app registered: the registration in flight takes the last of the two slots.
+            let first_app = holder_canister(env, w.holder);
+            register_app(env, issuer, w.holder, app(&w, first_app)).unwrap();
+            let (target, other) = (holder_canister(env, w.holder), holder_canister(env, w.holder));
+            let one_app = PolicyInput { name: "one app".into(), duration_days: 30, entitlements: Entitlements { max_apps: 1, monthly_cycles_quota: 1 } };
+            let p: Result<Policy, LicenseError> = manage(env, issuer, w.suite.authority, "update_policy", (w.policy.id, one_app));
+            p.unwrap();
+            if k == 3 {
+                env.inject_fault(w.suite.registry, "record_placement", Fault::ResponseLost).unwrap();
+            }
+            let before = get_license(env, issuer, w.license.id);
+
+            let first = submit(env, issuer, w.holder, "register_app", (app(&w, target),));
+            run_issuer_messages(env, issuer, k);
+            let in_flight: Option<PendingApp> = query1(env, issuer, ANON, "pending_app", (target,));
+            h.check(&format!("{case}: the registration is in flight"), in_flight.is_some_and(|p| !p.outcome_unknown), awaited);
+            let second = match conflict {
+                Conflict::Same => submit(env, issuer, w.holder, "register_app", (app(&w, target),)),
+                Conflict::OtherAtLimit => submit(env, issuer, w.holder, "register_app", (app(&w, other),)),
+                Conflict::Revoke => submit(env, issuer, w.manager, "revoke_license", (w.license.id, "left".to_string())),
+                Conflict::Suspend => submit(env, issuer, w.manager, "suspend_license", (w.license.id, "audit".to_string())),
+                Conflict::RenewFewer => submit(env, issuer, w.suite.authority, "renew_license", (w.license.id, true)),
+                Conflict::Renew => submit(env, issuer, w.manager, "renew_license", (w.license.id, false)),
+            };
+            // The awaited call is delivered (its response queues behind the conflict), then the
+            // conflicting call runs while the registration still awaits.
+            env.ex.step();
+            let delivered = env.ex.step();
+            h.check(&format!("{case}: the conflict runs mid-registration"), matches!(delivered, Some(Step::Request { to, .. }) if to == issuer), &delivered);
+            env.ex.run_until_idle();
+            env.clear_faults();
+            let first: Result<App, LicenseError> = result_of(env, first);
+            let after = get_license(env, issuer, w.license.id);
+            let registered = first.is_ok();
+
+            // What each conflict must come to.
+            let held = match conflict {
+                Conflict::Same => {
+                    let second: Result<App, LicenseError> = result_of(env, second);
+                    registered && second == Err(LicenseError::RegistrationInFlight { key: format!("app-canister:{target}") })
+                }
+                Conflict::OtherAtLimit => {
+                    let second: Result<App, LicenseError> = result_of(env, second);
+                    registered && second == Err(LicenseError::RegistrationInFlight { key: format!("app-holder:{}", w.holder) })
+                }
+                Conflict::Revoke | Conflict::Suspend => {
+                    let second: Result<License, LicenseError> = result_of(env, second);
+                    let status = if conflict == Conflict::Revoke { LicenseStatus::Revoked } else { LicenseStatus::Suspended };
+                    // Before canister_info answered, the re-check refuses; once the registry was
+                    // asked, the registration completes and the app stays on the ended license.
+                    let expected_first = if k == 1 { Err(LicenseError::LicenseNotActive { license_id: w.license.id, status }) } else { first.clone().map(|_| ()) };
+                    matches!(second, Ok(l) if l.status == status) && after.status == status && first.clone().map(|_| ()) == expected_first && (k == 1) != registered
+                }
+                Conflict::RenewFewer => {
+                    let second: Result<License, LicenseError> = result_of(env, second);
+                    registered && second == Err(LicenseError::AppsExceedEntitlement { license_id: w.license.id, apps: 2, max_apps: 1 }) && after.terms == before.terms
+                }
+                Conflict::Renew => {
+                    let second: Result<License, LicenseError> = result_of(env, second);
+                    registered && matches!(second, Ok(l) if l.renewals == 1) && after.renewals == 1 && after.expires_at_ns > before.expires_at_ns
+                }
+            };
+            h.check(&format!("{case}: outcome"), held, (&first, &after.status));
+            // Invariants whatever the interleaving: no app beyond the entitlement, no lost
+            // update, nothing half-recorded, and the books agree with each other.
+            h.check(&format!("{case}: apps within the entitlement"), after.app_ids.len() as u32 <= after.terms.entitlements.max_apps, (&after.app_ids, &after.terms));
+            let owner: Option<AppOwner> = query1(env, issuer, ANON, "app_owner", (target,));
+            let placed = placement_of(env, w.suite.registry, target);
+            h.check(&format!("{case}: app, owner and placement agree"), owner.is_some() == registered && placed.is_some() == registered && after.app_ids.len() == 1 + registered as usize, (&owner, &placed));
+            let pending: Option<PendingApp> = query1(env, issuer, ANON, "pending_app", (target,));
+            h.check(&format!("{case}: nothing left pending"), pending.is_none(), &pending);
+            let r = report(env, issuer);
+            h.expect_eq(&format!("{case}: the report counts the apps"), r.apps_live, after.app_ids.len() as u64);
+            h.check(&format!("{case}: the audit chain holds"), chain_valid(env, issuer), "");
+        }
+    }
+    h.finish();
+}
+
+// ---- Defect 4: every reply bounded at the worst case ----
+
+/// The IC's limits on a reply and on a query's instructions.
+const MAX_REPLY_BYTES: usize = 2 * 1024 * 1024;
+const QUERY_INSTRUCTIONS: u64 = 5_000_000_000;
+
+/// Runs a query, checks its reply stays under the IC's size limit and its instructions under
+/// the query limit, and returns the decoded reply.
+fn bounded_query<T: candid::CandidType + serde::de::DeserializeOwned, A: candid::utils::ArgumentEncoder>(
+    h: &mut Hostile,
+    env: &mut ExecutorEnv,
+    issuer: Principal,
+    case: &str,
+    method: &str,
+    args: A,
+) -> T {
+    let outcome = env.ex.query_with_stats(issuer, ANON, method, candid::encode_args(args).unwrap());
+    let bytes = outcome.result.unwrap_or_else(|r| panic!("{case}: {method} rejected: {r:?}"));
+    let held = bytes.len() < MAX_REPLY_BYTES && outcome.instructions < QUERY_INSTRUCTIONS;
+    let measured = format!("{} bytes, {} instructions", bytes.len(), outcome.instructions);
+    eprintln!("{case}: {measured}");
+    h.check(case, held, measured);
+    candid::decode_one(&bytes).unwrap()
+}
+
+/// Pages through a pager from the start, checking every page: count at most the page limit,
+/// bytes and instructions bounded; returns the items seen.
+fn page_through<P: candid::CandidType + serde::de::DeserializeOwned>(
+    h: &mut Hostile,
+    env: &mut ExecutorEnv,
+    issuer: Principal,
+    method: &str,
+    request: impl Fn(PageRequest) -> Vec<u8>,
+    parts: impl Fn(&P) -> (usize, u64, Option<u64>),
+) -> u64 {
+    let (mut start, mut seen, mut pages, mut largest) = (0u64, 0u64, 0, (0usize, 0u64));
+    loop {
+        let outcome = env.ex.query_with_stats(issuer, ANON, method, request(PageRequest { start: Some(start), limit: None }));
+        let bytes = outcome.result.unwrap_or_else(|r| panic!("{method}: rejected: {r:?}"));
+        let page: P = candid::decode_one(&bytes).unwrap();
+        let (items, _, next) = parts(&page);
+        let held = bytes.len() < MAX_REPLY_BYTES && outcome.instructions < QUERY_INSTRUCTIONS && items <= 500 && next.is_none_or(|n| n > start);
+        h.check(&format!("{method} page from {start}: {items} items, {} bytes, {} instructions", bytes.len(), outcome.instructions), held, "");
+        seen += items as u64;
+        pages += 1;
+        largest = (largest.0.max(bytes.len()), largest.1.max(outcome.instructions));
+        match next {
+            Some(n) if held && pages < 1_000 => start = n,
+            _ => {
+                eprintln!("{method}: {pages} pages, largest {} bytes, most {} instructions", largest.0, largest.1);
+                return seen;
+            }
+        }
+    }
+}
+
+#[test]
+fn replies_stay_bounded_at_the_worst_case() {
+    let mut h = Hostile::new("license_issuer", "replies_stay_bounded_at_the_worst_case");
+    let env = &mut ExecutorEnv::new();
+    let suite = deploy_licensing(env, 1_500, |_| {});
+    let issuer = suite.issuer;
+    let authority = suite.authority;
+    // Every text at its longest, in 4-byte characters.
+    let long = |n: u32| "𝒜".repeat(n as usize);
+    let policy_input = |max_apps| PolicyInput { name: long(MAX_NAME_LEN), duration_days: 365, entitlements: Entitlements { max_apps, monthly_cycles_quota: u64::MAX } };
+    let mut policy = 0;
+    for _ in 0..MAX_POLICIES {
+        let p: Result<Policy, LicenseError> = manage(env, issuer, authority, "create_policy", (policy_input(MAX_APPS_PER_LICENSE),));
+        policy = p.unwrap().id;
+    }
+    let managers: Vec<Principal> = (0..MAX_MANAGERS as u16).map(|i| principal(0x10, i)).collect();
+    let mut programs = Vec::new();
+    for _ in 0..MAX_INSTITUTIONS {
+        let inst: Result<Institution, LicenseError> = manage(env, issuer, authority, "create_institution", (InstitutionInput { name: long(MAX_NAME_LEN), sector: Sector::Education },));
+        let inst = inst.unwrap().id;
+        let v: Result<Institution, LicenseError> = manage(env, issuer, authority, "set_institution_verified", (inst, true));
+        v.unwrap();
+        let input = ProgramInput { institution_id: inst, name: long(MAX_NAME_LEN), seat_quota: 1, policy_id: policy, managers: managers.clone() };
+        let p: Result<Program, LicenseError> = manage(env, issuer, authority, "create_program", (input,));
+        programs.push(p.unwrap().id);
+    }
+    h.expect_eq("programs at their limit", programs.len() as u32, MAX_PROGRAMS);
+    // 1,500 licenses, one per program, all accepted.
+    let mut licenses = Vec::new();
+    for (n, program) in programs.iter().enumerate() {
+        let holder = principal(0x20, n as u16);
+        let l = offer(env, issuer, managers[0], *program, holder).unwrap();
+        licenses.push(accept(env, issuer, holder, l.id).unwrap());
+    }
+    // 5,000 apps with the longest names: 50 licenses with 100 apps each.
+    for l in licenses.iter().take(50) {
+        for _ in 0..MAX_APPS_PER_LICENSE {
+            let canister = holder_canister(env, l.holder);
+            let input = AppInput { license_id: l.id, name: long(MAX_NAME_LEN), canister, subnet_id: suite.live_subnet };
+            register_app(env, issuer, l.holder, input).unwrap();
+        }
+        // ... and the longest suspension reason on the fattest licenses.
+        let s: Result<License, LicenseError> = manage(env, issuer, managers[0], "suspend_license", (l.id, long(MAX_REASON_LEN)));
+        s.unwrap();
+    }
+    let full = offer(env, issuer, managers[0], programs[0], principal(0x21, 1));
+    h.check("the cap is reached", matches!(full, Err(LicenseError::GlobalCapReached { .. }) | Err(LicenseError::ProgramQuotaReached { .. })), &full);
+
+    let fattest = licenses[0].id;
+    let check_all = |h: &mut Hostile, env: &mut ExecutorEnv, when: &str, listed: u64| {
+        let seen = page_through::<LicensePage>(h, env, issuer, "list_licenses", |page| candid::encode_one(LicenseQuery { page, ..Default::default() }).unwrap(), |p| (p.items.len(), p.total, p.next_start));
+        h.expect_eq(&format!("{when}: every license listed"), seen, listed);
+        let seen = page_through::<AppPage>(h, env, issuer, "list_apps", |page| candid::encode_one(AppQuery { page, ..Default::default() }).unwrap(), |p| (p.items.len(), p.total, p.next_start));
+        h.expect_eq(&format!("{when}: every app listed"), seen, 5_000);
+        let seen = page_through::<ProgramPage>(h, env, issuer, "list_programs", |page| candid::encode_one(ProgramQuery { institution_id: None, page }).unwrap(), |p| (p.items.len(), p.total, p.next_start));
+        h.expect_eq(&format!("{when}: every program listed"), seen, u64::from(MAX_PROGRAMS));
+        let seen = page_through::<InstitutionPage>(h, env, issuer, "list_institutions", |page| candid::encode_one(page).unwrap(), |p| (p.items.len(), p.total, p.next_start));
+        h.expect_eq(&format!("{when}: every institution listed"), seen, u64::from(MAX_INSTITUTIONS));
+        let seen = page_through::<PolicyPage>(h, env, issuer, "list_policies", |page| candid::encode_one(page).unwrap(), |p| (p.items.len(), p.total, p.next_start));
+        h.expect_eq(&format!("{when}: every policy listed"), seen, u64::from(MAX_POLICIES));
+        let r: LicensingReport = bounded_query(h, env, issuer, &format!("{when}: licensing_report"), "licensing_report", ());
+        h.expect_eq(&format!("{when}: the report has every line"), (r.by_program.len(), r.by_institution.len()), (MAX_PROGRAMS as usize, MAX_INSTITUTIONS as usize));
+        h.expect_eq(&format!("{when}: the report counts every app"), r.apps_live, 5_000);
+        let _: AuditPage = bounded_query(h, env, issuer, &format!("{when}: audit_log"), "audit_log", (PageRequest::default(),));
+        let _: Option<License> = bounded_query(h, env, issuer, &format!("{when}: get_license of the fattest"), "get_license", (fattest,));
+        r
+    };
+    let r = check_all(&mut h, env, "all in use", 1_500);
+    h.expect_eq("all seats in use", r.seats_in_use, 1_500);
+    // A year on and no timer has run: every license has lapsed (the suspended ones at the end of
+    // their term, the others idle after 90 days), and each read computes 1,500 lapses.
+    env.advance_time(DAY * 366);
+    let r = check_all(&mut h, env, "all lapsed, timer not run", 1_500);
+    h.expect_eq("every seat is free", (r.seats_in_use, r.totals.expired, r.totals.revoked, r.totals.idle_reclaimed), (0, 50, 1_450, 1_450));
+    // An update then counts the 1,500 lapses too, within the update limit.
+    let outcome = env.ex.update_with_stats(issuer, managers[0], "offer_license", candid::encode_args((programs[0], principal(0x21, 2))).unwrap());
+    let ok = matches!(outcome.result.as_ref().map(|b| candid::decode_one::<Result<License, LicenseError>>(b).unwrap()), Ok(Ok(_)));
+    h.check("an offer after the mass lapse", ok && outcome.instructions < suite_tests::ic_executor::costs::UPDATE_INSTRUCTION_LIMIT / 10, outcome.instructions);
+    // The timer records them in bounded runs.
+    for _ in 0..20 {
+        env.tick();
+        env.advance_time(Duration::from_secs(2));
+    }
+    let r = check_all(&mut h, env, "after the timer", 1_501);
+    h.expect_eq("the timer recorded every lapse", (r.seats_in_use, r.totals.expired, r.totals.revoked), (1, 50, 1_450));
+    h.finish();
+}
