@@ -176,6 +176,11 @@ pub mod test_support {
         pub fn open(&self) -> Ledger<VectorMemory> {
             Ledger::init(|id| self.0.borrow_mut().entry(id).or_default().clone())
         }
+
+        /// Every byte of every memory, to check that a refused call wrote nothing.
+        pub fn snapshot(&self) -> Vec<(u8, Vec<u8>)> {
+            self.0.borrow().iter().map(|(id, m)| (*id, m.borrow().clone())).collect()
+        }
     }
 
     pub fn installed() -> (Ledger<VectorMemory>, Memories) {

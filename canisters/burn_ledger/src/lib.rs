@@ -15,6 +15,8 @@ mod external_calls;
 mod inspect;
 mod ledger;
 mod meter;
+#[cfg(test)]
+mod model_tests;
 mod page;
 mod rates;
 mod reports;
