@@ -152,6 +152,48 @@ impl<M: Memory> Ledger<M> {
 }
 
 #[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use interfaces::burn_ledger::{Granularity, Scope, UsageReport};
+
+    const H: u64 = 3_600_000_000_000;
+
+    fn report(sequence: u64, start: u64, end: u64, cycles: u128) -> UsageReport {
+        UsageReport { sequence, period_start_ns: start, period_end_ns: end, cycles_consumed: cycles, instructions: None, bytes_stored: None, messages_handled: None }
+    }
+
+    /// Upgrading from schema 1: burns already stored keep their end-of-period buckets (and are
+    /// moved between scopes that way when attributed later); new burns are spread; the running
+    /// count of missing sequences starts from the reporters' counts.
+    #[test]
+    fn schema_1_burns_stay_where_they_were_and_new_ones_spread() {
+        let (mut l, mems) = installed_schema_1();
+        let now = 1_000 * H;
+        l.record_report(p(MESSAGING), report(1, now - 10 * H, now - 8 * H, 200), now).unwrap();
+        l.record_report(p(MESSAGING), report(3, now - 8 * H, now - 6 * H, 400), now).unwrap();
+        let hours = |l: &crate::ledger::Ledger<_>| l.series(&Scope::Suite, Granularity::Hour, 0, u64::MAX, 100).into_iter().map(|(t, s)| (t / H, s.cycles)).collect::<Vec<_>>();
+        assert_eq!(hours(&l), vec![(991, 200), (993, 400)], "schema 1: at the end");
+        drop(l);
+        let mut l = mems.open(); // the upgrade
+        l.adopt_schema_2();
+        l.adopt_schema_2(); // idempotent
+        assert_eq!(l.settings().spread_from_burn_id, Some(2));
+        assert_eq!(l.settings().missing_sequences, Some(1));
+        l.record_report(p(MESSAGING), report(4, now - 6 * H, now - 4 * H, 600), now).unwrap();
+        assert_eq!(hours(&l), vec![(991, 200), (993, 400), (994, 300), (995, 300)]);
+        // Attributing the old, unattributed burns moves them exactly as they were stored.
+        l.cache_owner(p(MESSAGING), None, now);
+        l.cache_placement(p(MESSAGING), None, now);
+        assert_eq!(l.attribute_pending_of(p(MESSAGING), now, 10), 3);
+        assert_eq!(l.totals(&Scope::Unattributed), Default::default());
+        assert!(l.series(&Scope::Unattributed, Granularity::Hour, 0, u64::MAX, 10).is_empty());
+        let moved = l.series(&Scope::NoProgram, Granularity::Hour, 0, u64::MAX, 100).into_iter().map(|(t, s)| (t / H, s.cycles)).collect::<Vec<_>>();
+        assert_eq!(moved, hours(&l));
+        assert_eq!(l.checkpoint(now).missing_sequences, 1);
+    }
+}
+
+#[cfg(test)]
 pub mod test_support {
     //! A ledger on fresh vector memories, installed with a known configuration.
     use super::*;
@@ -184,6 +226,14 @@ pub mod test_support {
     }
 
     pub fn installed() -> (Ledger<VectorMemory>, Memories) {
+        let (mut ledger, mems) = installed_schema_1();
+        ledger.adopt_schema_2();
+        (ledger, mems)
+    }
+
+    /// A ledger as schema 1 left it: `adopt_schema_2` has not run, so burns sit at their
+    /// period's end, as schema-1 code stored them.
+    pub fn installed_schema_1() -> (Ledger<VectorMemory>, Memories) {
         let mems = Memories::default();
         let mut ledger = mems.open();
         let mut args = crate::config::default_args(p(AUTHORITY));
@@ -191,7 +241,6 @@ pub mod test_support {
         args.license_issuer = Some(p(ISSUER));
         args.reporters = vec![p(REGISTRY), p(ISSUER), p(MESSAGING)];
         ledger.core.install(args, crate::config::build_config, 0, p(AUTHORITY), "installed").unwrap();
-        ledger.adopt_schema_2();
         (ledger, mems)
     }
 }

@@ -131,6 +131,9 @@ struct ReporterModel {
     by_sequence: BTreeMap<u64, usize>,
 }
 
+/// An accepted report: burn index, duplicate, the gap `(first, last)` it revealed.
+type Answer = (usize, bool, Option<(u64, u64)>);
+
 /// The rules, in plain Rust.
 #[derive(Default)]
 struct Model {
@@ -198,8 +201,8 @@ impl Model {
         matches!(who, Who::App(_) | Who::Unknown) && !matches!(self.fresh_owner(who.principal()), Some(Some(_)))
     }
 
-    /// What `report_usage` answers: `Ok((burn index, duplicate, gap))` or the refusal.
-    fn report(&mut self, who: Who, r: &UsageReport) -> Result<(usize, bool, Option<(u64, u64)>), BurnError> {
+    /// What `report_usage` answers: the burn index, whether a duplicate, the gap; or the refusal.
+    fn report(&mut self, who: Who, r: &UsageReport) -> Result<Answer, BurnError> {
         let c = who.principal();
         if matches!(who, Who::Anonymous) {
             return Err(BurnError::AnonymousCaller);
