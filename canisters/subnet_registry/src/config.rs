@@ -7,7 +7,11 @@ use interfaces::subnet_registry::{Config, InitArgs, MAX_AUTHORITIES, MAX_PLACEME
 use std::collections::BTreeSet;
 
 /// Version of the stored schema this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// - 1: v0.1.0.
+/// - 2: the same records, written under the hardened rules (bounded configuration, one open
+///   claim per node, placements of canister ids only). Nothing to rewrite; the number refuses a
+///   downgrade to code that would break those rules on this state.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const DAY: u64 = 24 * 3600;
 

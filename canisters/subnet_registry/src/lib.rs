@@ -23,6 +23,8 @@ mod validate;
 
 #[cfg(test)]
 mod domain_tests;
+#[cfg(test)]
+mod model_tests;
 
 use candid::Principal;
 use ic_cdk::api::{canister_self, msg_caller, time};
