@@ -17,6 +17,8 @@ use wasmtime::{Config, Engine, InstancePre, Module};
 pub struct CompiledModule {
     /// SHA-256 of the wasm as installed (what `canister_status` reports as module hash).
     pub hash: [u8; 32],
+    /// The module as installed (kept so a saved executor state can be reloaded).
+    pub wasm: Arc<Vec<u8>>,
     pub pre: InstancePre<HostState>,
     pub mutable_globals: Vec<u32>,
     pub exports: Vec<String>,
@@ -64,13 +66,14 @@ pub fn compile(wasm: &[u8]) -> Result<Arc<CompiledModule>, String> {
     if let Some(m) = memo.lock().unwrap().get(&hash) {
         return Ok(m.clone());
     }
+    let original = wasm.to_vec();
     let wasm = maybe_gunzip(wasm)?;
     let Instrumented { wasm: instrumented, mutable_globals, .. } = instrument(&wasm)?;
     let module = load_or_compile(&hash, &instrumented)?;
     let exports = module.exports().map(|e| e.name().to_string()).collect();
     let linker = system_api::linker_for(engine(), &module)?;
     let pre = linker.instantiate_pre(&module).map_err(|e| format!("cannot link canister module: {e:#}"))?;
-    let compiled = Arc::new(CompiledModule { hash, pre, mutable_globals, exports });
+    let compiled = Arc::new(CompiledModule { hash, wasm: Arc::new(original), pre, mutable_globals, exports });
     memo.lock().unwrap().insert(hash, compiled.clone());
     Ok(compiled)
 }

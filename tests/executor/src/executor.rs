@@ -90,16 +90,16 @@ impl Default for CanisterSettings {
 }
 
 pub struct Executor {
-    canisters: BTreeMap<Principal, Canister>,
+    pub(crate) canisters: BTreeMap<Principal, Canister>,
     queue: VecDeque<Message>,
-    now: u64,
-    next_canister: u64,
-    next_id: u64,
+    pub(crate) now: u64,
+    pub(crate) next_canister: u64,
+    pub(crate) next_id: u64,
     ingress: HashMap<MessageId, IngressEntry>,
     trees: HashMap<u64, u64>,
     faults: HashMap<(Principal, String), Fault>,
-    subnet: Principal,
-    rng: u64,
+    pub(crate) subnet: Principal,
+    pub(crate) rng: u64,
     history: Vec<ExecutionRecord>,
 }
 
@@ -124,6 +124,12 @@ impl Executor {
             rng: 0x1c_e0_ec_07_00_00_00_01,
             history: Vec::new(),
         }
+    }
+
+    /// Whether nothing is in flight: no queued message, no open call context or callback (a
+    /// state that can be saved, see `persist`).
+    pub fn is_quiescent(&self) -> bool {
+        self.queue.is_empty() && self.canisters.values().all(|c| c.call_contexts.is_empty() && c.callbacks.is_empty())
     }
 
     fn fresh_id(&mut self) -> u64 {

@@ -27,8 +27,8 @@ pub struct TrapInfo {
 
 /// Heap and globals as they were before a message.
 pub struct Snapshot {
-    heap: Vec<u8>,
-    globals: Vec<Val>,
+    pub(crate) heap: Vec<u8>,
+    pub(crate) globals: Vec<Val>,
 }
 
 pub struct Runtime {
@@ -77,12 +77,13 @@ impl Runtime {
     pub fn restore(&mut self, snap: Snapshot) -> Result<(), String> {
         if self.heap_size() > snap.heap.len() {
             *self = Runtime::new(self.module.clone(), self.subnet)?;
-            if let Some(m) = self.memory {
-                let have = m.data_size(&self.store);
-                if have < snap.heap.len() {
-                    let pages = ((snap.heap.len() - have) / 65536) as u64;
-                    m.grow(&mut self.store, pages).map_err(|e| format!("regrowing heap after rollback: {e}"))?;
-                }
+        }
+        // A fresh instance (above, or one loading a saved state) may be smaller than the snapshot.
+        if let Some(m) = self.memory {
+            let have = m.data_size(&self.store);
+            if have < snap.heap.len() {
+                let pages = ((snap.heap.len() - have) / 65536) as u64;
+                m.grow(&mut self.store, pages).map_err(|e| format!("regrowing heap: {e}"))?;
             }
         }
         if let Some(m) = self.memory {

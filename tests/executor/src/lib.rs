@@ -4,6 +4,7 @@
 
 mod canister;
 pub mod costs;
+mod persist;
 mod engine;
 mod executor;
 mod instance;

@@ -97,6 +97,23 @@ impl StableMemory {
         }
     }
 
+    /// The allocated pages with their index (for saving a state).
+    pub fn allocated_pages(&self) -> Vec<(u64, Vec<u8>)> {
+        self.pages.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (i as u64, p.to_vec()))).collect()
+    }
+
+    /// A memory of `size_pages` holding `pages` (as [`Self::allocated_pages`] gave them).
+    pub fn from_pages(size_pages: u64, pages: Vec<(u64, Vec<u8>)>) -> Result<Self, String> {
+        let mut m = StableMemory { size_pages, ..Default::default() };
+        for (i, bytes) in pages {
+            if i >= size_pages || bytes.len() != WASM_PAGE as usize {
+                return Err(format!("stable page {i} out of range or not {WASM_PAGE} bytes"));
+            }
+            m.write_raw(i * WASM_PAGE, &bytes);
+        }
+        Ok(m)
+    }
+
     /// Starts recording undo information (at the start of a message).
     pub fn begin(&mut self) {
         self.journal = Some(Journal { size_pages: self.size_pages, undo: Vec::new() });

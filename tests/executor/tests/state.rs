@@ -246,3 +246,37 @@ fn a_gzipped_module_installs_and_keeps_the_hash_of_the_bytes_given() {
     let other = ex.create_canister(vec![CONTROLLER]);
     assert!(ex.install(other, &bad.finish().unwrap(), candid::encode_args(()).unwrap(), CONTROLLER).is_err());
 }
+
+#[test]
+fn a_saved_state_loads_with_heap_stable_memory_and_clock_intact() {
+    let (mut ex, ids) = setup(2);
+    let (a, b) = (ids[0], ids[1]);
+    for _ in 0..3 {
+        let (_,): (u64,) = update(&mut ex, a, "inc", ());
+    }
+    let (): () = update(&mut ex, a, "put_blob", (7u64, 100_000u32));
+    ex.advance_time(std::time::Duration::from_secs(3600));
+    ex.set_controllers(b, vec![CONTROLLER, a]);
+    let before = state(&mut ex, a);
+    let bytes = ex.save_state().unwrap();
+
+    let mut loaded = Executor::load_state(&bytes).unwrap();
+    assert_eq!(state(&mut loaded, a), before, "heap counter, stable counter and blobs survive");
+    assert_eq!(loaded.time_ns(), ex.time_ns());
+    assert_eq!(loaded.module_hash(a), ex.module_hash(a));
+    assert_eq!(loaded.controllers(b), vec![CONTROLLER, a]);
+    assert_eq!(loaded.cycle_balance(a), ex.cycle_balance(a));
+    assert_eq!(loaded.stable_read(a, 0, 4096), ex.stable_read(a, 0, 4096));
+    // It keeps running: more messages, an upgrade, new canisters with fresh ids.
+    let (n,): (u64,) = update(&mut loaded, a, "inc", ());
+    assert_eq!(n, before.heap + 1);
+    loaded.upgrade(a, &fixture_wasm(), candid::encode_args(()).unwrap(), CONTROLLER).unwrap();
+    assert_eq!(state(&mut loaded, a).stable, before.stable + 1);
+    let c = loaded.create_canister(vec![CONTROLLER]);
+    assert!(c != a && c != b);
+    // Garbage is refused with a message, and so is a state with calls in flight.
+    assert!(Executor::load_state(b"not a state").is_err());
+    ex.submit_update(a, CONTROLLER, "call_text", encode_args((b, "echo", "x", false)).unwrap());
+    ex.step();
+    assert!(ex.save_state().unwrap_err().contains("in flight"));
+}
