@@ -389,8 +389,9 @@ pub struct BurnRate {
     /// The window asked for, shortened to the whole seconds since the earliest reported period
     /// start (at least 1).
     pub window_seconds: u64,
+    /// Cycles burned in the window (see `burn_rate` for how partial hours count).
     pub cycles_in_window: u128,
-    /// Cycles per second = pico-XDR per second.
+    /// Cycles per second = pico-XDR per second, rounded down.
     pub cycles_per_second: u128,
     /// XDR per second in millionths, rounded down.
     pub micro_xdr_per_second: u128,
