@@ -16,6 +16,8 @@ mod report;
 mod state;
 mod storage;
 mod validate;
+#[cfg(test)]
+mod model_tests;
 
 use candid::Principal;
 use ic_cdk::api::{canister_self, msg_caller, time};
