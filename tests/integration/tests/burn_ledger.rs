@@ -277,3 +277,60 @@ fn peer_client_resends_after_a_lost_reply_and_is_counted_once(env: &mut dyn Env)
     assert_eq!(totals(env, ledger, Scope::Canister(registry)).reports, 3);
 }
 scenario!(peer_client_resends_after_a_lost_reply_and_is_counted_once);
+
+/// The previous release (schema 1) stored each burn in the hour its period ended. Upgraded to
+/// this one (schema 2), those buckets stay exactly as they were (also when a burn that was still
+/// unattributed is attributed later), new burns are spread over their period, and going back to
+/// the previous release is refused.
+fn upgrade_from_the_previous_release_keeps_every_bucket(env: &mut dyn Env) {
+    let s = deploy_suite(env, Some(7 * 24 * 3600));
+    let (ledger, registry) = (s.ledger, s.licensing.registry);
+    let old = with_wasm_dir(release_dir("v0.1.0"), || wasm("burn_ledger"));
+    let args = ledger_args(Some(registry), Some(s.licensing.issuer), vec![registry, s.licensing.issuer, s.messaging], Some(7 * 24 * 3600));
+    env.reinstall(ledger, &old, candid::encode_one(Some(args)).unwrap()).expect("previous release installs");
+    set_rate(env, ledger, XDR_PERMYRIAD_PER_ICP);
+    env.advance_time(Duration::from_secs(2 * 86_400));
+    let now = env.now_ns();
+    const H: u64 = 3_600_000_000_000;
+    report_usage(env, ledger, s.messaging, usage(1, now - 24 * H, now - H, 23 * CYCLES_PER_XDR)).expect("old: attributed");
+    if !fault_or_skip(env, "previous release: pending burn", registry, "placement_of", Fault::Reject("registry down".into())) {
+        return;
+    }
+    let pending = report_usage(env, ledger, s.licensing.issuer, usage(1, now - 24 * H, now, 24 * CYCLES_PER_XDR)).expect("old: recorded");
+    assert!(!pending.attributed);
+    env.clear_faults();
+    let hours = |env: &mut dyn Env, scope: Scope| -> Vec<Bucket> {
+        let r: Result<Vec<Bucket>, BurnError> = query1(env, ledger, STRANGER, "series", (SeriesRequest { scope, granularity: Granularity::Hour, from_ns: 0, to_ns: u64::MAX, limit: None },));
+        r.expect("series")
+    };
+    let before = hours(env, Scope::Suite);
+    assert_eq!(before.len(), 2, "the previous release put each burn in its last hour: {before:?}");
+    let suite_before = totals(env, ledger, Scope::Suite);
+
+    env.upgrade(ledger, &wasm("burn_ledger"), candid::encode_one(None::<InitArgs>).unwrap()).expect("upgrade to this release");
+    let config: Config = query1(env, ledger, STRANGER, "config", ());
+    assert_eq!(config.schema_version, 2);
+    assert_eq!(hours(env, Scope::Suite), before, "stored buckets unchanged");
+    assert_eq!(totals(env, ledger, Scope::Suite), suite_before);
+    // The pending schema-1 burn is attributed the way it was stored.
+    let r: Result<u64, BurnError> = update1(env, ledger, ledger_authority(), "retry_attribution", ());
+    assert_eq!(r, Ok(1));
+    assert_eq!(totals(env, ledger, Scope::Unattributed).cycles, 0);
+    assert_eq!(hours(env, Scope::Suite), before);
+    let moved = hours(env, Scope::Canister(s.licensing.issuer));
+    assert_eq!(hours(env, Scope::NoProgram).iter().map(|b| b.amounts.cycles).sum::<u128>(), 47 * CYCLES_PER_XDR);
+    assert_eq!(moved.len(), 1);
+    // A new burn is spread over its day.
+    env.advance_time(Duration::from_secs(86_400));
+    let later = env.now_ns();
+    report_usage(env, ledger, s.messaging, usage(2, later - 24 * H, later, 24 * CYCLES_PER_XDR)).expect("new: recorded");
+    let spread: Vec<Bucket> = hours(env, Scope::Canister(s.messaging)).into_iter().filter(|b| b.start_ns >= later - 25 * H).collect();
+    assert!((24..=25).contains(&spread.len()), "{spread:?}");
+    assert_eq!(spread.iter().map(|b| b.amounts.cycles).sum::<u128>(), 24 * CYCLES_PER_XDR);
+    assert_dimensions_add_up(env, ledger);
+    // Back to the previous release: refused, this release keeps running.
+    let refused = env.upgrade(ledger, &old, candid::encode_one(None::<InitArgs>).unwrap());
+    assert!(refused.as_ref().is_err_and(|r| r.message.contains("downgrade")), "{refused:?}");
+    assert_eq!(query1::<_, Config>(env, ledger, STRANGER, "config", ()).schema_version, 2);
+}
+scenario!(upgrade_from_the_previous_release_keeps_every_bucket);
