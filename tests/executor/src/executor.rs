@@ -251,6 +251,23 @@ impl Executor {
         self.canister(id).sys.stable.size_pages()
     }
 
+    /// SHA-256 over the stable memory's size and every page written so far (pages never written
+    /// read as zeros and are skipped): equal digests mean equal stable memory. Cheap for a large,
+    /// sparsely written memory.
+    pub fn stable_digest(&self, id: Principal) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        let stable = &self.canister(id).sys.stable;
+        let mut h = Sha256::new();
+        h.update(stable.size_pages().to_le_bytes());
+        for (i, page) in stable.allocated_pages() {
+            if page.iter().any(|b| *b != 0) {
+                h.update(i.to_le_bytes());
+                h.update(page);
+            }
+        }
+        h.finalize().into()
+    }
+
     pub fn stable_read(&self, id: Principal, offset: u64, len: usize) -> Vec<u8> {
         let mut buf = vec![0; len];
         self.canister(id).sys.stable.read(offset, &mut buf).expect("stable_read in bounds");

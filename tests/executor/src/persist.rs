@@ -98,7 +98,7 @@ impl Executor {
                 env_vars: s.env_vars.clone(),
                 freezing_threshold_seconds: s.freezing_threshold_seconds,
                 stable_pages: s.stable.size_pages(),
-                stable: s.stable.allocated_pages().into_iter().map(|(i, p)| (i, ByteBuf::from(p))).collect(),
+                stable: s.stable.allocated_pages().map(|(i, p)| (i, ByteBuf::from(p.to_vec()))).collect(),
                 module,
             });
         }

@@ -98,8 +98,8 @@ impl StableMemory {
     }
 
     /// The allocated pages with their index (for saving a state).
-    pub fn allocated_pages(&self) -> Vec<(u64, Vec<u8>)> {
-        self.pages.iter().enumerate().filter_map(|(i, p)| p.as_ref().map(|p| (i as u64, p.to_vec()))).collect()
+    pub fn allocated_pages(&self) -> impl Iterator<Item = (u64, &[u8])> {
+        self.pages.iter().enumerate().filter_map(|(i, p)| p.as_deref().map(|p| (i as u64, p)))
     }
 
     /// A memory of `size_pages` holding `pages` (as [`Self::allocated_pages`] gave them).

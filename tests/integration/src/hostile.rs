@@ -12,7 +12,6 @@
 
 use crate::env::Env;
 use candid::Principal;
-use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 
 pub struct Hostile {
@@ -63,7 +62,5 @@ pub fn tally_dir() -> PathBuf {
 /// A digest of a canister's whole stable memory (executor only: `None` on other backends). A
 /// refused call must leave it unchanged: every domain record and the audit log live there.
 pub fn stable_digest(env: &mut dyn Env, canister: Principal) -> Option<[u8; 32]> {
-    let ex = env.executor()?;
-    let bytes = ex.stable_read(canister, 0, (ex.stable_size_pages(canister) * 65_536) as usize);
-    Some(Sha256::digest(&bytes).into())
+    Some(env.executor()?.stable_digest(canister))
 }
