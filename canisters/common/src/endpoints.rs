@@ -11,6 +11,55 @@
 //! `export_candid!` re-parses endpoint signatures as text, so they must not hold `$crate` or
 //! macro type fragments.
 
+/// Declares an endpoint whose arguments are decoded within [`crate::decode`]'s quotas.
+///
+/// ic-cdk's `decode_with` would export such an endpoint's argument as `blob` in the Candid
+/// interface, so the endpoint is hidden from ic-cdk's export and its Candid signature, doc
+/// comment included, is declared from the same tokens (a never-called stub in a module named
+/// like the endpoint) for `export_candid!`.
+///
+/// ```text
+/// common::bounded_endpoint! {
+///     #[update]
+///     /// Doc comment, copied into the .did.
+///     fn name(arg: Type) -> Ret { body }
+/// }
+/// ```
+#[macro_export]
+macro_rules! bounded_endpoint {
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one")]
+        fn $name($arg: $ty) -> $ret $body
+        $crate::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args")]
+        fn $name($($arg: $ty),+) -> $ret $body
+        $crate::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* async fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one")]
+        async fn $name($arg: $ty) -> $ret $body
+        $crate::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* async fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args")]
+        async fn $name($($arg: $ty),+) -> $ret $body
+        $crate::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
+    };
+    (@signature [$($doc:literal)*] $kind:ident $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty) => {
+        #[allow(dead_code, unused_variables, unused_imports, clippy::diverging_sub_expression)]
+        mod $name {
+            use super::*;
+            $(#[doc = $doc])*
+            #[::candid::candid_method($kind)]
+            fn $name($($arg: $ty),+) -> $ret {
+                unreachable!("Candid signature only")
+            }
+        }
+    };
+}
+
 /// See the [module documentation](crate::endpoints).
 #[macro_export]
 macro_rules! suite_endpoints {
@@ -40,16 +89,20 @@ macro_rules! suite_endpoints {
             storage::config()
         }
 
-        /// A page of the hash-chained audit log (at most `limit` entries and about 1 MiB); anyone may read it and recompute the chain.
-        #[ic_cdk::query]
-        fn audit_log(request: interfaces::audit::PageRequest) -> interfaces::audit::AuditPage {
-            storage::with_core(|core| core.audit_page(&request))
+        $crate::bounded_endpoint! {
+            #[query]
+            /// A page of the hash-chained audit log (at most `limit` entries and about 1 MiB); anyone may read it and recompute the chain.
+            fn audit_log(request: interfaces::audit::PageRequest) -> interfaces::audit::AuditPage {
+                storage::with_core(|core| core.audit_page(&request))
+            }
         }
 
-        /// Re-verifies up to `count` audit entries from `start` (at most 10,000 per call) against their stored hashes; `Valid.checked` says how many, continue from `start + checked`.
-        #[ic_cdk::query]
-        fn verify_audit_log(start: u64, count: u64) -> interfaces::audit::ChainCheck {
-            storage::with_core(|core| core.verify_audit(start, count))
+        $crate::bounded_endpoint! {
+            #[query]
+            /// Re-verifies up to `count` audit entries from `start` (at most 10,000 per call) against their stored hashes; `Valid.checked` says how many, continue from `start + checked`.
+            fn verify_audit_log(start: u64, count: u64) -> interfaces::audit::ChainCheck {
+                storage::with_core(|core| core.verify_audit(start, count))
+            }
         }
 
         /// This canister's usage reporting to the burn ledger (sequence, pending report, last error); `null` when not reporting.
