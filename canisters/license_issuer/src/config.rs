@@ -6,7 +6,13 @@ use interfaces::audit::ConfigError;
 use interfaces::license_issuer::{Config, InitArgs, MAX_SUITE_CANISTERS};
 
 /// Version of the stored schema this code reads and writes.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// 2: `App.module_hash`, `PendingApp.module_hash` and `Config.other_suite_canisters` added
+/// (`serde(default)`: v1 records read as they are, nothing rewritten); a recorded lapse's
+/// `ended_at_ns` is its deadline; `pending_apps` holds only registrations with an unknown
+/// outcome (a v1 slot left there is resumed by its holder, as in v1). Code of v1 would not know
+/// these rules, so going back to it is refused.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const DAY: u64 = 24 * 3600;
 

@@ -269,7 +269,10 @@ pub fn housekeeping<M: Memory>(s: &mut LicenseState<M>, now: u64, actor: Princip
         }
         s.record_lapse(&(before, after), now, actor);
     }
-    out.more_due = !s.due_ids(now, 1).is_empty();
+    // Only a full run can leave more due (an index entry that is not due would otherwise make
+    // the timer re-run forever).
+    let recorded = out.offers_expired + out.terms_ended + out.idle_reclaimed;
+    out.more_due = recorded == budget && !s.due_ids(now, 1).is_empty();
     out
 }
 

@@ -46,6 +46,7 @@ pub fn deploy_suite(env: &mut dyn Env) -> Suite {
 fn install_issuer(env: &mut dyn Env, suite: Suite) {
     let mut args = li::issuer_args(SEAT_CAP, suite.registry);
     args.burn_ledger = Some(suite.ledger);
+    args.other_suite_canisters = Some(vec![suite.messaging]);
     let backend = env.backend();
     env.install(suite.issuer, &crate::wasm::wasm("license_issuer"), candid::encode_one(Some(args)).expect("encode InitArgs"))
         .unwrap_or_else(|r| panic!("[{backend}] installing license_issuer: {r}"));
