@@ -328,7 +328,8 @@ pub struct Tombstone {
     pub reason: DeletionReason,
     /// Who deleted it (`None` for retention).
     pub deleted_by: Option<Principal>,
-    /// When it was deleted; for `Retention`, when it expired under the rules in force.
+    /// When it was deleted; for `Retention`, when it expired: its send time plus the retention
+    /// period in force then.
     pub deleted_at_ns: u64,
 }
 

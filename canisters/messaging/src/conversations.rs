@@ -113,7 +113,7 @@ impl<M: Memory> State<M> {
             last_activity_ns: now,
             retention_floor_seq: 1,
             expired_through_ns: None,
-            expired_marked_at_ns: 0,
+            expired_keep_ns: 0,
             sweep_due_ns: None,
             retention_changed: None,
         });
@@ -164,7 +164,7 @@ impl<M: Memory> State<M> {
             last_activity_ns: now,
             retention_floor_seq: 1,
             expired_through_ns: None,
-            expired_marked_at_ns: 0,
+            expired_keep_ns: 0,
             sweep_due_ns: None,
             retention_changed: None,
         });

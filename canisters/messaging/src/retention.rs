@@ -20,20 +20,17 @@ use interfaces::messaging::{DeletionReason, Tombstone};
 use serde::Serialize;
 
 /// When a message of `c` sent at `sent_at` expires (`None`: not while the policy and hold stay
-/// as they are). Non-decreasing in `sent_at`, so expired messages are a prefix of the
-/// conversation.
+/// as they are). A message under the watermark expired under the policy of the time the
+/// watermark was set; any other under the policy in force (suspended by a legal hold). Every
+/// time from the watermark's setting on, the expired messages are a prefix of the conversation.
 pub fn expires_at(c: &Conversation, sent_at: u64) -> Option<u64> {
-    let by_mark = c.expired_through_ns.filter(|through| sent_at <= *through).map(|_| c.expired_marked_at_ns);
-    // A legal hold suspends the policy; what had expired before it stays expired.
-    let by_policy = if c.legal_hold.is_some() {
-        None
-    } else {
-        validate::retention_ns(&c.retention).map(|keep| sent_at.saturating_add(keep))
-    };
-    match (by_mark, by_policy) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
+    if c.expired_through_ns.is_some_and(|through| sent_at <= through) {
+        return Some(sent_at.saturating_add(c.expired_keep_ns));
     }
+    if c.legal_hold.is_some() {
+        return None;
+    }
+    validate::retention_ns(&c.retention).map(|keep| sent_at.saturating_add(keep))
 }
 
 /// Whether a message sent at `sent_at` has expired at `now`.
@@ -51,7 +48,7 @@ pub fn mark_expired(c: &mut Conversation, now: u64) {
     let Some(through) = now.checked_sub(keep) else { return };
     if c.expired_through_ns.is_none_or(|t| through > t) {
         c.expired_through_ns = Some(through);
-        c.expired_marked_at_ns = now;
+        c.expired_keep_ns = keep;
     }
 }
 
@@ -249,8 +246,11 @@ mod tests {
         s.set_retention(p(1), 0, d, RetentionPolicy::Disappearing { after_seconds: 60 }).unwrap();
         s.send_message(p(1), 10 * SEC, d, env(1)).unwrap();
         s.send_message(p(1), 40 * SEC, d, env(2)).unwrap();
+        let before = s.read_messages(p(1), 79 * SEC, &ReadRequest { conversation_id: d, from_seq: None, direction: Direction::Forward, limit: None }).unwrap();
         s.set_retention(p(2), 80 * SEC, d, RetentionPolicy::KeepForever).unwrap();
         assert_eq!(live(&s, d, 1_000 * SEC), vec![false, true]);
+        let after = s.read_messages(p(1), 1_000 * SEC, &ReadRequest { conversation_id: d, from_seq: None, direction: Direction::Forward, limit: None }).unwrap();
+        assert_eq!(before.messages[0], after.messages[0], "the tombstone does not change");
         assert_eq!(sweep_all(&mut s, 1_000 * SEC).messages_removed, 1);
         assert!(s.sweep_due.is_empty());
         assert_eq!(live(&s, d, 1_000_000 * SEC), vec![false, true]);

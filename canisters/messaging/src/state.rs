@@ -85,9 +85,10 @@ pub struct Conversation {
     /// legal hold was set; they stay expired whatever the policy becomes (schema 2).
     #[serde(default)]
     pub expired_through_ns: Option<u64>,
-    /// When `expired_through_ns` was set: the latest time the messages it covers expired.
+    /// The retention period in force when `expired_through_ns` was set: the messages it covers
+    /// expired that long after they were sent.
     #[serde(default)]
-    pub expired_marked_at_ns: u64,
+    pub expired_keep_ns: u64,
     /// This conversation's key in the sweep's due queue (`State::sweep_due`), if it has one.
     #[serde(default)]
     pub sweep_due_ns: Option<u64>,
