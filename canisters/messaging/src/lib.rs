@@ -10,6 +10,8 @@ mod external_calls;
 mod inspect;
 mod messages;
 mod metrics;
+#[cfg(test)]
+mod model_tests;
 mod retention;
 mod state;
 mod storage;
