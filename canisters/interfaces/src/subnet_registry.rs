@@ -71,6 +71,10 @@ pub const MAX_NODES: u32 = 5_000;
 pub const MAX_SUBNETS: u32 = 500;
 /// Most proposals open (undecided and unexpired) at once.
 pub const MAX_OPEN_PROPOSALS: u32 = 100;
+/// Most decided proposals kept: when a submission would keep more, the oldest decided one is
+/// dropped (audited as `proposal_pruned`; its submission, votes and decision stay in the audit
+/// log). Bounds what `list_proposals` scans.
+pub const MAX_DECIDED_PROPOSALS: u32 = 2_000;
 /// Most canister placements the registry records.
 pub const MAX_PLACEMENTS: u32 = 100_000;
 /// Most bytes of items one page of a `list_*` query carries (each item counted as if encoded
@@ -392,7 +396,8 @@ pub enum ProposalChange {
 /// timer right after it): one whose counted approvals reach the quorum executes (or fails), one
 /// that can no longer reach it is `Rejected`. Votes of a former authority stay listed but do not
 /// count (they count again if it becomes an authority again). At most MAX_OPEN_PROPOSALS are
-/// open at once.
+/// open at once, and the latest MAX_DECIDED_PROPOSALS decided ones are kept (older ones live on
+/// in the audit log).
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct ProposalInput {
     /// Why (1 ..= MAX_SUMMARY_LEN characters).

@@ -587,3 +587,112 @@ fn reopening_the_same_memory_keeps_everything() {
     assert_eq!(reopened.list_proposals(&ProposalQuery::default(), now).total, 3);
     assert!(reopened.compliance_report(&subnet_id(), now).unwrap().compliant);
 }
+
+#[test]
+fn tables_are_bounded_with_typed_refusals() {
+    let mut w = World::new();
+    let now = w.tick();
+    let dc = |i: u32| DataCentreInput { id: format!("d{i}"), region: "Asia,PK,X".into(), country: "PK".into(), owner: "O".into(), gps: None };
+    for i in 0..MAX_DATA_CENTRES {
+        w.reg.add_data_centre(authority(1), now, dc(i)).unwrap();
+    }
+    let before = w.audit_len();
+    assert_eq!(
+        w.reg.add_data_centre(authority(1), now, dc(MAX_DATA_CENTRES)),
+        Err(RegistryError::TooManyItems { field: "data_centres".into(), count: MAX_DATA_CENTRES + 1, max: MAX_DATA_CENTRES })
+    );
+    assert_eq!(w.audit_len(), before);
+    // Open proposals: at most MAX_OPEN_PROPOSALS at once.
+    for i in 0..MAX_OPEN_PROPOSALS {
+        w.submit(authority(1), ProposalChange::AddAuthority { authority: p(8, i as u8) }).unwrap();
+    }
+    let before = w.audit_len();
+    assert_eq!(
+        w.submit(authority(1), ProposalChange::AddAuthority { authority: p(8, 200) }),
+        Err(RegistryError::TooManyItems { field: "open_proposals".into(), count: MAX_OPEN_PROPOSALS + 1, max: MAX_OPEN_PROPOSALS })
+    );
+    assert_eq!(w.audit_len(), before);
+    // Expired ones no longer count, even before the sweep.
+    w.now += 3_601 * SEC;
+    assert!(w.submit(authority(1), ProposalChange::AddAuthority { authority: p(8, 200) }).is_ok());
+}
+
+#[test]
+fn the_oldest_decided_proposals_are_pruned_beyond_the_bound() {
+    let memory = VectorMemory::default();
+    let mut reg = open(&memory);
+    let args = InitArgs {
+        authorities: vec![authority(1)],
+        quorum: 1,
+        placement_recorders: vec![],
+        burn_ledger: None,
+        proposal_ttl_seconds: None,
+        usage_report_interval_seconds: None,
+    };
+    reg.core.install(args, config::build_config, 1, authority(1), "installed").unwrap();
+    let extra = 7u64;
+    for i in 0..u64::from(MAX_DECIDED_PROPOSALS) + extra {
+        // Quorum 1: each executes at submission; adding and removing the same authority in turn.
+        let change = if i % 2 == 0 {
+            ProposalChange::AddAuthority { authority: authority(2) }
+        } else {
+            ProposalChange::RemoveAuthority { authority: authority(2) }
+        };
+        let p = reg.submit_proposal(authority(1), SEC * (10 + i), ProposalInput { summary: "s".into(), change }).unwrap();
+        assert_eq!(p.state, ProposalState::Executed);
+    }
+    let all = reg.list_proposals(&ProposalQuery::default(), SEC * 100_000);
+    assert_eq!(all.total, u64::from(MAX_DECIDED_PROPOSALS));
+    assert_eq!(reg.proposal(extra - 1), None, "the oldest are gone");
+    assert!(reg.proposal(extra).is_some());
+    let pruned = reg
+        .core
+        .audit_page(&PageRequest { start: Some(reg.core.audit_len() - 3), limit: None })
+        .entries
+        .iter()
+        .any(|e| e.kind == "proposal_pruned");
+    assert!(pruned, "pruning is audited");
+    // The next id keeps counting.
+    let next = reg.submit_proposal(authority(1), SEC * 99_999, ProposalInput { summary: "s".into(), change: ProposalChange::AddAuthority { authority: authority(3) } }).unwrap();
+    assert_eq!(next.id, u64::from(MAX_DECIDED_PROPOSALS) + extra);
+}
+
+#[test]
+fn authority_changes_recount_open_proposals() {
+    // Four authorities, quorum 2.
+    let mut w = World::new();
+    w.pass(ProposalChange::AddAuthority { authority: authority(4) });
+    // Proposal A: approved only by authority 4.  Proposal B: rejected by 2 and 3.
+    let a = w.submit(authority(4), ProposalChange::AddAuthority { authority: authority(5) }).unwrap();
+    let b = w.submit(authority(1), ProposalChange::AddAuthority { authority: authority(6) }).unwrap();
+    let now = w.tick();
+    w.reg.reject_proposal(authority(2), now, b.id).unwrap();
+    assert_eq!(w.reg.reject_proposal(authority(3), now, b.id).unwrap().state, ProposalState::Open, "4 - 2 = 2 can still reach 2");
+    // Removing authority 4: B can no longer reach the quorum and is rejected at once; A keeps
+    // its record of 4's approval, which no longer counts.
+    let removal = w.pass(ProposalChange::RemoveAuthority { authority: authority(4) });
+    assert_eq!(removal.state, ProposalState::Executed);
+    assert_eq!(w.reg.proposal(b.id).unwrap().state, ProposalState::Rejected);
+    assert_eq!(w.reg.proposal(a.id).unwrap().state, ProposalState::Open);
+    let now = w.tick();
+    assert_eq!(w.reg.approve_proposal(authority(1), now, a.id).unwrap().state, ProposalState::Open, "one counted approval of two");
+    // A lower quorum by reconfiguration: re-evaluation executes A.
+    let args = InitArgs {
+        authorities: vec![authority(1), authority(2), authority(3)],
+        quorum: 1,
+        placement_recorders: vec![recorder()],
+        burn_ledger: None,
+        proposal_ttl_seconds: Some(3600),
+        usage_report_interval_seconds: None,
+    };
+    w.reg.core.upgrade(Some(args), config::build_config, config::SCHEMA_VERSION, now, stranger()).unwrap();
+    let audit = w.audit_len();
+    assert_eq!(w.reg.reevaluate_open(stranger(), now), 1);
+    assert_eq!(w.reg.proposal(a.id).unwrap().state, ProposalState::Executed);
+    assert!(w.reg.config().authorities.contains(&authority(5)));
+    assert!(w.audit_len() > audit);
+    // Nothing left to decide: a second run writes nothing.
+    let audit = w.audit_len();
+    assert_eq!(w.reg.reevaluate_open(stranger(), now), 0);
+    assert_eq!(w.audit_len(), audit);
+}

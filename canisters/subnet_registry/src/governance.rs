@@ -18,8 +18,10 @@ use candid::Principal;
 use common::cbor::Cbor;
 use ic_stable_structures::Memory;
 use interfaces::subnet_registry::{
-    Proposal, ProposalChange, ProposalInput, ProposalState, RegistryError, Vote, MAX_OPEN_PROPOSALS, MAX_SUMMARY_LEN,
+    Proposal, ProposalChange, ProposalInput, ProposalState, RegistryError, Vote, MAX_DECIDED_PROPOSALS, MAX_OPEN_PROPOSALS,
+    MAX_SUMMARY_LEN,
 };
+use std::collections::BTreeMap;
 
 /// What the votes on an open proposal say now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +64,26 @@ impl<M: Memory> Registry<M> {
         Ok(self.tally(proposal, caller, now))
     }
 
+    /// Drops the oldest decided proposals beyond MAX_DECIDED_PROPOSALS (their history stays in
+    /// the audit log), so the proposals a list scans stay bounded.
+    fn prune_decided(&mut self, actor: Principal, now: u64) {
+        let decided = self.proposals.len().saturating_sub(self.open_proposals.len());
+        let excess = decided.saturating_sub(u64::from(MAX_DECIDED_PROPOSALS));
+        if excess == 0 {
+            return;
+        }
+        let oldest: Vec<u64> = self
+            .proposals
+            .keys()
+            .filter(|id| !self.open_proposals.contains_key(id))
+            .take(excess as usize)
+            .collect();
+        for id in oldest {
+            self.proposals.remove(&id);
+            self.audit(now, actor, "proposal_pruned", &id);
+        }
+    }
+
     pub fn approve_proposal(&mut self, caller: Principal, now: u64, id: u64) -> Result<Proposal, RegistryError> {
         let mut proposal = self.votable(caller, now, id)?;
         proposal.approvals.push(Vote { authority: caller, at_ns: now });
@@ -89,7 +111,7 @@ impl<M: Memory> Registry<M> {
             .collect();
         for id in &due {
             let mut proposal = self.proposal(*id).unwrap_or_else(|| panic!("open proposal {id} has no record"));
-            self.decide(&mut proposal, ProposalState::Expired, now);
+            self.decide(&mut proposal, ProposalState::Expired, actor, now);
             self.audit(now, actor, "proposal_expired", id);
         }
         due.len()
@@ -126,22 +148,32 @@ impl<M: Memory> Registry<M> {
         self.open_proposals.get(&id).is_some_and(|expires| now < expires)
     }
 
-    /// The open proposal (if any) claiming `node`: creating a subnet with it, or adding it to one.
-    pub(crate) fn claimant(&self, node: &Principal, now: u64) -> Option<u64> {
-        self.open_ids(now).into_iter().find(|id| {
-            self.proposal(*id).is_some_and(|p| claimed_nodes(&p.change).contains(node))
-        })
+    /// Every node an open proposal claims (creating a subnet with it, or adding it to one), with
+    /// the claiming proposal. One pass over the open proposals.
+    pub(crate) fn claims(&self, now: u64) -> BTreeMap<Principal, u64> {
+        let mut claims = BTreeMap::new();
+        for id in self.open_ids(now) {
+            if let Some(p) = self.proposal(id) {
+                for node in claimed_nodes(&p.change) {
+                    claims.insert(*node, id);
+                }
+            }
+        }
+        claims
     }
 
     /// A node can be claimed by one open proposal at a time, so two open proposals can never
     /// both put it in a subnet.
     fn check_claims(&self, change: &ProposalChange, now: u64) -> Result<(), RegistryError> {
-        for node_id in claimed_nodes(change) {
-            if let Some(proposal_id) = self.claimant(node_id, now) {
-                return Err(RegistryError::NodeClaimedByProposal { node_id: *node_id, proposal_id });
-            }
+        let nodes = claimed_nodes(change);
+        if nodes.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let claims = self.claims(now);
+        match nodes.iter().find_map(|n| claims.get(n).map(|id| (*n, *id))) {
+            Some((node_id, proposal_id)) => Err(RegistryError::NodeClaimedByProposal { node_id, proposal_id }),
+            None => Ok(()),
+        }
     }
 
     /// The proposal `caller` may vote on now, or why not.
@@ -192,7 +224,7 @@ impl<M: Memory> Registry<M> {
         match self.verdict(&proposal) {
             Verdict::Execute => match self.apply_change(&proposal.change, proposal.id, actor, now) {
                 Ok(()) => {
-                    self.decide(&mut proposal, ProposalState::Executed, now);
+                    self.decide(&mut proposal, ProposalState::Executed, actor, now);
                     self.audit(now, actor, "proposal_executed", &proposal.id);
                     authorities_changed = matches!(
                         proposal.change,
@@ -201,12 +233,12 @@ impl<M: Memory> Registry<M> {
                 }
                 Err(error) => {
                     proposal.execution_error = Some(error.clone());
-                    self.decide(&mut proposal, ProposalState::Failed, now);
+                    self.decide(&mut proposal, ProposalState::Failed, actor, now);
                     self.audit(now, actor, "proposal_failed", &(proposal.id, error));
                 }
             },
             Verdict::Reject => {
-                self.decide(&mut proposal, ProposalState::Rejected, now);
+                self.decide(&mut proposal, ProposalState::Rejected, actor, now);
                 self.audit(now, actor, "proposal_rejected", &proposal.id);
             }
             Verdict::Undecided => {
@@ -217,8 +249,8 @@ impl<M: Memory> Registry<M> {
     }
 
     /// Closes `proposal` in `state` and stores it; a create proposal that did not execute
-    /// takes its `Proposed` subnet with it.
-    fn decide(&mut self, proposal: &mut Proposal, state: ProposalState, now: u64) {
+    /// takes its `Proposed` subnet with it. Keeps at most MAX_DECIDED_PROPOSALS decided.
+    fn decide(&mut self, proposal: &mut Proposal, state: ProposalState, actor: Principal, now: u64) {
         proposal.state = state;
         proposal.decided_at_ns = Some(now);
         if state != ProposalState::Executed {
@@ -226,5 +258,6 @@ impl<M: Memory> Registry<M> {
         }
         self.open_proposals.remove(&proposal.id);
         self.proposals.insert(proposal.id, Cbor(proposal.clone()));
+        self.prune_decided(actor, now);
     }
 }

@@ -6,8 +6,6 @@
 
 mod config;
 mod countries;
-#[macro_use]
-mod endpoint_macro;
 mod external_calls;
 mod governance;
 mod ingress;
@@ -72,175 +70,228 @@ fn inspect_message() {
     }
 }
 
-// Every endpoint with arguments decodes them with the bounded decoders of `common::decode`
-// (`bounded_endpoints!` keeps the typed signature in the `.did`).
-bounded_endpoints! {
-    // ---- records written by authorities ----
+// Every endpoint with arguments decodes them within the quotas of `common::decode`
+// (`common::bounded_endpoint!` keeps the typed signature in the `.did`).
 
+// ---- records written by authorities ----
+
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: records a new data centre (country checked against ISO 3166-1 alpha-2, region path `Continent,CC,City` with a listed continent).
-    update("common::decode::one")
     fn add_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
         storage::with_registry(|r| r.add_data_centre(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: changes a data centre; refused if a live subnet with nodes there would break its policy.
-    update("common::decode::one")
     fn update_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
         storage::with_registry(|r| r.update_data_centre(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: removes a data centre no node stands in.
-    update("common::decode::one")
     fn remove_data_centre(id: String) -> Result<(), RegistryError> {
         storage::with_registry(|r| r.remove_data_centre(msg_caller(), time(), id))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: records a new node provider.
-    update("common::decode::one")
     fn add_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
         storage::with_registry(|r| r.add_node_provider(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: changes a node provider's name or country.
-    update("common::decode::one")
     fn update_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
         storage::with_registry(|r| r.update_node_provider(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: removes a node provider that operates no node.
-    update("common::decode::one")
     fn remove_node_provider(provider: Principal) -> Result<(), RegistryError> {
         storage::with_registry(|r| r.remove_node_provider(msg_caller(), time(), provider))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: records a new node of a recorded provider in a recorded data centre.
-    update("common::decode::one")
     fn add_node(input: NodeInput) -> Result<Node, RegistryError> {
         storage::with_registry(|r| r.add_node(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: changes a node's provider, data centre or SEV chip; refused if its live subnet would break its policy.
-    update("common::decode::one")
     fn update_node(input: NodeInput) -> Result<Node, RegistryError> {
         storage::with_registry(|r| r.update_node(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: removes a node that is in no subnet and claimed by no open proposal.
-    update("common::decode::one")
     fn remove_node(node_id: Principal) -> Result<(), RegistryError> {
         storage::with_registry(|r| r.remove_node(msg_caller(), time(), node_id))
     }
+}
 
-    // ---- governance ----
+// ---- governance ----
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: proposes a sensitive change (checked now and again at execution). Counts as the proposer's approval.
-    update("common::decode::one")
     fn submit_proposal(input: ProposalInput) -> Result<Proposal, RegistryError> {
         storage::with_registry(|r| r.submit_proposal(msg_caller(), time(), input))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: approves an open proposal; at the quorum it executes (state Executed, or Failed with the error).
-    update("common::decode::one")
     fn approve_proposal(id: u64) -> Result<Proposal, RegistryError> {
         storage::with_registry(|r| r.approve_proposal(msg_caller(), time(), id))
     }
+}
 
+common::bounded_endpoint! {
+    #[update]
     /// Authorities: rejects an open proposal; it is Rejected once the quorum can no longer be reached.
-    update("common::decode::one")
     fn reject_proposal(id: u64) -> Result<Proposal, RegistryError> {
         storage::with_registry(|r| r.reject_proposal(msg_caller(), time(), id))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// A proposal with its votes, state and (if it failed) the error; an open one past its expiry reads as Expired.
-    query("common::decode::one")
     fn get_proposal(id: u64) -> Option<Proposal> {
         storage::read_registry(|r| r.proposal_at(id, time()))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Proposals in id order, optionally by state or target subnet (states as of now).
-    query("common::decode::one")
     fn list_proposals(query: ProposalQuery) -> ProposalPage {
         storage::read_registry(|r| r.list_proposals(&query, time()))
     }
+}
 
-    // ---- placements (contract with license_issuer and burn_ledger) ----
+// ---- placements (contract with license_issuer and burn_ledger) ----
 
+common::bounded_endpoint! {
+    #[update]
     /// Placement recorders only: records that `canister` (a canister id: 10 bytes ending in 0x01) runs on the live subnet `subnet_id`; idempotent.
-    update("common::decode::args")
     fn record_placement(canister: Principal, subnet_id: Principal) -> Result<Placement, RegistryError> {
         storage::with_registry(|r| r.record_placement(msg_caller(), time(), canister, subnet_id))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// The subnet a canister was recorded on, if any.
-    query("common::decode::one")
     fn placement_of(canister: Principal) -> Option<Placement> {
         storage::read_registry(|r| r.placement_of(&canister))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Placements, optionally on one subnet.
-    query("common::decode::one")
     fn list_placements(query: PlacementQuery) -> PlacementPage {
         storage::read_registry(|r| r.list_placements(&query))
     }
+}
 
-    // ---- read-only views ----
+// ---- read-only views ----
 
+common::bounded_endpoint! {
+    #[query]
     /// The lifecycle status of a subnet.
-    query("common::decode::one")
     fn subnet_status(subnet_id: Principal) -> Result<SubnetStatus, RegistryError> {
         storage::read_registry(|r| r.subnet_status(&subnet_id, time()))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// A subnet with members, policy, admins and status timestamps (approved, provisioning, live since).
-    query("common::decode::one")
     fn get_subnet(subnet_id: Principal) -> Option<Subnet> {
         storage::read_registry(|r| r.subnet_at(&subnet_id, time()))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Subnets, optionally filtered by status and jurisdiction.
-    query("common::decode::one")
     fn list_subnets(query: SubnetQuery) -> SubnetPage {
         storage::read_registry(|r| r.list_subnets(&query, time()))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Public checkpoint: residency, diversity per provider / data centre / owner / country, SEV coverage and every violation.
-    query("common::decode::one")
     fn compliance_report(subnet_id: Principal) -> Result<ComplianceReport, RegistryError> {
         storage::read_registry(|r| r.compliance_report(&subnet_id, time()))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// A data centre by id.
-    query("common::decode::one")
     fn get_data_centre(id: String) -> Option<DataCentre> {
         storage::read_registry(|r| r.data_centre(&id))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Data centres, optionally in one country.
-    query("common::decode::one")
     fn list_data_centres(query: DataCentreQuery) -> DataCentrePage {
         storage::read_registry(|r| r.list_data_centres(&query))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// A node provider by principal.
-    query("common::decode::one")
     fn get_node_provider(provider: Principal) -> Option<NodeProvider> {
         storage::read_registry(|r| r.provider(&provider))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Node providers in principal order.
-    query("common::decode::one")
     fn list_node_providers(request: PageRequest) -> NodeProviderPage {
         storage::read_registry(|r| r.list_node_providers(&request))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// A node by id, with the subnet it belongs to.
-    query("common::decode::one")
     fn get_node(node_id: Principal) -> Option<Node> {
         storage::read_registry(|r| r.node(&node_id))
     }
+}
 
+common::bounded_endpoint! {
+    #[query]
     /// Nodes, optionally by provider, data centre or subnet.
-    query("common::decode::one")
     fn list_nodes(query: NodeQuery) -> NodePage {
         storage::read_registry(|r| r.list_nodes(&query))
     }

@@ -201,7 +201,7 @@ impl<M: Memory> Registry<M> {
             return Err(RegistryError::NodeInSubnet { node_id, subnet_id });
         }
         // An open proposal creating a subnet with it, or adding it to one, would fail.
-        if let Some(proposal_id) = self.claimant(&node_id, now) {
+        if let Some(&proposal_id) = self.claims(now).get(&node_id) {
             return Err(RegistryError::NodeClaimedByProposal { node_id, proposal_id });
         }
         self.nodes.remove(&node_id);

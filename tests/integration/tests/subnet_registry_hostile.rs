@@ -16,6 +16,8 @@ use suite_tests::*;
 
 /// The IC's limit on a reply.
 const IC_REPLY_LIMIT: usize = 2 * 1024 * 1024;
+/// The IC's limit on the instructions of a query.
+const QUERY_INSTRUCTION_LIMIT: u64 = 5_000_000_000;
 const CANISTER: &str = "subnet_registry";
 
 fn recorder() -> Principal {
@@ -568,49 +570,81 @@ fn worst_case_replies_stay_under_the_ic_limit(env: &mut dyn Env) {
     let violations = report.as_ref().map_or(0, |r| r.violations.len());
     h.check("compliance report names 128 violations", violations == 2 * MAX_SUBNET_NODES as usize, violations);
     h.check("compliance report of 64 worst members stays under 2 MiB", bytes.len() < IC_REPLY_LIMIT, bytes.len());
+    eprintln!("subnet_registry worst case: compliance_report of 64 worst members: {} bytes", bytes.len());
 
-    // Hundreds of the largest proposals: creations with every list at its limit and a summary of
-    // 1,000 four-byte characters, each rejected so its nodes are free for the next.
+    // The most proposals the registry keeps, each of the largest kind: MAX_DECIDED_PROPOSALS
+    // decided creations with every list at its limit and a summary of 1,000 four-byte
+    // characters (each rejected, so its nodes are free for the next), then MAX_OPEN_PROPOSALS
+    // open ones removing all 64 members of the worst subnet (removals claim no node).
+    let free: Vec<Principal> = (0..MAX_SUBNET_NODES as u8)
+        .map(|i| {
+            let data_centre = format!("{i:02}{}", "w".repeat(MAX_DATA_CENTRE_ID_LEN as usize - 2));
+            let n = NodeInput { id: long_principal(0x0e, i), provider: long_principal(0x9e, i), data_centre, sev_chip_id: Some(wide(MAX_SEV_CHIP_ID_LEN as usize)) };
+            let r: Result<Node, RegistryError> = update1(env, registry, a0, "add_node", (n,));
+            r.unwrap().id
+        })
+        .collect();
+    let decided = MAX_DECIDED_PROPOSALS + 5;
     let mut biggest = 0;
-    let count = 320u32;
-    let free: Vec<Principal> = {
-        // Members of the worst subnet are taken; decommissioning is slow, so claim 64 fresh nodes.
-        let by = a0;
-        (0..MAX_SUBNET_NODES as u8)
-            .map(|i| {
-                let n = NodeInput { id: long_principal(0x0e, i), provider: long_principal(0x9e, i), data_centre: format!("{i:02}{}", "w".repeat(MAX_DATA_CENTRE_ID_LEN as usize - 2)), sev_chip_id: Some(wide(MAX_SEV_CHIP_ID_LEN as usize)) };
-                let r: Result<Node, RegistryError> = update1(env, registry, by, "add_node", (n,));
-                r.unwrap().id
-            })
-            .collect()
-    };
-    for i in 0..count {
-        let input = ProposalInput { summary: wide(MAX_SUMMARY_LEN as usize), change: ProposalChange::CreateSubnet(widest_create(long_principal(0x5c, i as u8), free.clone())) };
-        let p: Result<Proposal, RegistryError> = update1(env, registry, a0, "submit_proposal", (input,));
+    for i in 0..decided {
+        let change = ProposalChange::CreateSubnet(widest_create(long_principal(0x5c, (i % 251) as u8), free.clone()));
+        let p: Result<Proposal, RegistryError> = update1(env, registry, a0, "submit_proposal", (ProposalInput { summary: wide(MAX_SUMMARY_LEN as usize), change },));
         let p = p.unwrap();
         biggest = biggest.max(encode_one(&p).unwrap().len());
         reject(env, registry, a1, p.id).unwrap();
     }
-    let all = count as u64 + 1;
-    // Walking the pages returns each proposal once, every page under the limit (the executor,
-    // like the IC, rejects a reply over 2 MiB).
+    for _ in 0..MAX_OPEN_PROPOSALS {
+        let change = ProposalChange::ChangeMembership { subnet_id: worst_subnet, add: vec![], remove: members.clone() };
+        let p: Result<Proposal, RegistryError> = update1(env, registry, a0, "submit_proposal", (ProposalInput { summary: wide(MAX_SUMMARY_LEN as usize), change },));
+        h.check("an open removal of 64 members is accepted", p.as_ref().is_ok_and(|p| p.state == ProposalState::Open), p.as_ref().map(|p| p.id));
+    }
+    let kept = u64::from(MAX_DECIDED_PROPOSALS + MAX_OPEN_PROPOSALS);
+    // Walking the pages returns each kept proposal once, every page under the limit (the
+    // executor, like the IC, rejects a reply over 2 MiB).
     let (mut start, mut seen, mut pages) = (0u64, Vec::new(), 0);
     loop {
         let arg = encode_one(ProposalQuery { page: PageRequest { start: Some(start), limit: None }, ..Default::default() }).unwrap();
         let reply = env.query_raw(registry, stranger(), "list_proposals", arg);
-        let case = format!("list_proposals page {pages} over {all} proposals of up to {biggest} bytes: under 2 MiB");
+        let case = format!("list_proposals page {pages} over {kept} proposals of up to {biggest} bytes: under 2 MiB");
         h.check(&case, reply.as_ref().is_ok_and(|b| b.len() < IC_REPLY_LIMIT), reply.as_ref().map(|b| b.len()));
+        if pages == 0 {
+            eprintln!("subnet_registry worst case: list_proposals first page {:?} bytes", reply.as_ref().map(|b| b.len()));
+        }
         let Ok(bytes) = reply else { break };
         let page: ProposalPage = candid::decode_one(&bytes).unwrap();
         seen.extend(page.items.iter().map(|p| p.id));
         pages += 1;
         match page.next_start {
-            Some(n) if n > start && pages < 100 => start = n,
+            Some(n) if n > start && pages < 1_000 => start = n,
             _ => break,
         }
     }
-    h.expect_eq("the pages hold every proposal once", seen, (0..all).collect::<Vec<_>>());
+    // Ids 0 (the worst subnet's creation) to 5 were pruned; their history is in the audit log.
+    let first_kept = u64::from(decided) + 1 - u64::from(MAX_DECIDED_PROPOSALS);
+    h.expect_eq("the pages hold every kept proposal once", seen, (first_kept..first_kept + kept).collect::<Vec<_>>());
     h.check("more than one page was needed", pages > 1, pages);
+    // A query scanning every kept proposal stays far under the IC's 5 billion instructions.
+    if let Some(ex) = env.executor() {
+        for (what, q) in [
+            ("first page", ProposalQuery::default()),
+            ("a filter matching none (scans all)", ProposalQuery { state: Some(ProposalState::Failed), ..Default::default() }),
+        ] {
+            let out = ex.query_with_stats(registry, stranger(), "list_proposals", encode_one(q).unwrap());
+            eprintln!("subnet_registry worst case: list_proposals {what} over {kept} proposals: {} instructions", out.instructions);
+            h.check(&format!("list_proposals {what} over {kept} proposals: under 5B instructions"), out.result.is_ok() && out.instructions < QUERY_INSTRUCTION_LIMIT, out.instructions);
+        }
+        // Other scans, per record, extrapolated to their table bounds.
+        let nodes = 2 * MAX_SUBNET_NODES as u64;
+        let out = ex.query_with_stats(registry, stranger(), "list_nodes", encode_one(NodeQuery { provider: Some(stranger()), ..Default::default() }).unwrap());
+        let at_bound = out.instructions / nodes * u64::from(MAX_NODES);
+        eprintln!("subnet_registry worst case: list_nodes scan {} instructions for {nodes} nodes, {at_bound} at {MAX_NODES}", out.instructions);
+        h.check(&format!("list_nodes scan of {nodes} longest nodes, extrapolated to {MAX_NODES}: under 5B"), at_bound < QUERY_INSTRUCTION_LIMIT, at_bound);
+        let dcs = MAX_SUBNET_NODES as u64;
+        let out = ex.query_with_stats(registry, stranger(), "list_data_centres", encode_one(DataCentreQuery { country: Some("ZW".into()), ..Default::default() }).unwrap());
+        let at_bound = out.instructions / dcs * u64::from(MAX_DATA_CENTRES);
+        eprintln!("subnet_registry worst case: list_data_centres scan {} instructions for {dcs}, {at_bound} at {MAX_DATA_CENTRES}", out.instructions);
+        h.check(&format!("list_data_centres scan of {dcs} longest data centres, extrapolated to {MAX_DATA_CENTRES}: under 5B"), at_bound < QUERY_INSTRUCTION_LIMIT, at_bound);
+    }
 
     // The other lists at their largest records.
     for (method, arg) in [
