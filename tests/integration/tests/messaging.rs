@@ -402,6 +402,35 @@ fn upgrade_keeps_everything(env: &mut dyn Env) {
 }
 scenario!(upgrade_keeps_everything);
 
+/// A shard of the previous release (tests/fixtures/release-v0.1.0) holding disappearing
+/// messages upgrades to this one: the schema moves to 2, expired messages read as expired at
+/// once (the old sweep list is honoured before it is migrated), the first sweep migrates the
+/// list and frees them, and numbering goes on.
+fn upgrade_from_the_previous_release_keeps_retention_working(env: &mut dyn Env) {
+    let shard = with_wasm_dir(release_dir("v0.1.0"), || deploy_messaging(env, |_| {}));
+    let world = pakistan_messaging(env, shard, 2);
+    let c = &world.citizens[0];
+    let r: Result<(), MessagingError> = update1(env, shard, world.ministry.principal, "set_retention", (world.direct, RetentionPolicy::Disappearing { after_seconds: 60 }));
+    r.unwrap();
+    let last = send_text(env, shard, c, world.direct, "before the upgrade").unwrap().seq;
+    env.advance_time(Duration::from_secs(30));
+    env.upgrade(shard, &wasm("messaging"), candid::encode_one(None::<InitArgs>).unwrap()).unwrap_or_else(|r| panic!("upgrade: {r}"));
+    let config: Config = query1(env, shard, STRANGER, "config", ());
+    assert_eq!(config.schema_version, 2);
+    assert!(audit(env, shard).entries.iter().any(|e| e.kind == "schema_migrated"));
+    env.advance_time(Duration::from_secs(40)); // everything has expired; no timer has run
+    for seq in 1..=last {
+        assert!(matches!(message(env, shard, c.principal, world.direct, seq).content, MessageContent::Deleted(_)), "seq {seq} still readable");
+    }
+    assert_eq!(unread(env, shard, world.ministry.principal, world.direct), 0);
+    let expired_before = metrics(env, shard).messages_expired;
+    env.advance_time(Duration::from_secs(60));
+    env.tick();
+    assert_eq!(metrics(env, shard).messages_expired - expired_before, last, "the first sweep migrated the list and freed them");
+    assert_eq!(send_text(env, shard, c, world.direct, "after the upgrade").unwrap().seq, last + 1);
+}
+scenario!(upgrade_from_the_previous_release_keeps_retention_working);
+
 /// Executor only: instructions of one `send_message` (a ~100-byte text in a direct conversation,
 /// wrapped for both sides) late in a conversation, the figure the README's capacity model uses.
 #[test]
