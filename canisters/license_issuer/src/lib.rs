@@ -75,42 +75,9 @@ fn inspect_message() {
     }
 }
 
-/// Declares an endpoint whose arguments are decoded within `common::decode`'s quotas. ic-cdk's
-/// `decode_with` would export such an endpoint's argument as `blob` in the Candid interface, so
-/// the endpoint is hidden from ic-cdk's export and its Candid signature (with its doc comment)
-/// is declared from the same tokens, in a module of the same name, for `export_candid!`.
-macro_rules! endpoint {
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one")]
-        fn $name($arg: $ty) -> $ret $body
-        endpoint!(@candid [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args")]
-        fn $name($($arg: $ty),+) -> $ret $body
-        endpoint!(@candid [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* async fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one")]
-        async fn $name($arg: $ty) -> $ret $body
-        endpoint!(@candid [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (@candid [$($doc:literal)*] $kind:ident $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty) => {
-        #[allow(dead_code, unused_variables, unused_imports)]
-        mod $name {
-            use super::*;
-            $(#[doc = $doc])*
-            #[::candid::candid_method($kind)]
-            fn $name($($arg: $ty),+) -> $ret {
-                unreachable!("Candid signature only")
-            }
-        }
-    };
-}
-
 // ---- Authorities: policies, institutions, programs ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Creates a license policy (duration, entitlements). Authorities only.
     fn create_policy(input: PolicyInput) -> Result<Policy, LicenseError> {
@@ -118,7 +85,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Changes a policy for licenses issued from now on; issued licenses keep their snapshot until
     /// an authority renews them with `adopt_current_policy`. Authorities only.
@@ -127,7 +94,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Registers an institution (unverified). Authorities only.
     fn create_institution(input: InstitutionInput) -> Result<Institution, LicenseError> {
@@ -135,7 +102,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Marks an institution verified (or not); only verified institutions' programs may offer
     /// licenses. Authorities only.
@@ -144,7 +111,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Creates a program of an institution with its seat quota, policy and managers. Authorities only.
     fn create_program(input: ProgramInput) -> Result<Program, LicenseError> {
@@ -152,7 +119,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Sets a program's seat quota (never below its seats in use). Authorities only.
     fn set_program_quota(program_id: u64, seat_quota: u32) -> Result<Program, LicenseError> {
@@ -160,7 +127,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Replaces a program's managers. Authorities only.
     fn set_program_managers(program_id: u64, managers: Vec<Principal>) -> Result<Program, LicenseError> {
@@ -168,7 +135,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Points a program at another policy for its future licenses. Authorities only.
     fn set_program_policy(program_id: u64, policy_id: u64) -> Result<Program, LicenseError> {
@@ -178,7 +145,7 @@ endpoint! {
 
 // ---- Managers: offering and managing licenses ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Offers a seat of the program to `holder`, who must accept it before the offer expires. Takes
     /// a seat of the program's quota and of the global cap, counted as they stand now (expired
@@ -188,7 +155,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Suspends an active license (apps stay recorded; no new ones). Managers or authorities.
     fn suspend_license(license_id: u64, reason: String) -> Result<License, LicenseError> {
@@ -196,7 +163,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Reinstates a suspended license; its idle clock restarts. Managers or authorities.
     fn reinstate_license(license_id: u64) -> Result<License, LicenseError> {
@@ -204,7 +171,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Revokes an offered, active or suspended license; the seat returns to the program's pool and
     /// its apps stay recorded. Managers or authorities.
@@ -213,7 +180,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Extends an active or suspended license by one term. `adopt_current_policy` (authorities
     /// only) also replaces its terms with the program's current policy, refused with
@@ -226,7 +193,7 @@ endpoint! {
 
 // ---- Holders: accepting, activity, apps ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// The holder accepts its offer: the license becomes active and its term starts.
     fn accept_license(license_id: u64) -> Result<License, LicenseError> {
@@ -234,7 +201,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// The holder reports activity, which keeps an active seat from being reclaimed as idle.
     fn record_activity(license_id: u64) -> Result<License, LicenseError> {
@@ -242,7 +209,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// The holder of an active license registers an app canister on a live subnet. The canister
     /// must be a canister the caller controls (the management canister's `canister_info` is
@@ -263,7 +230,7 @@ endpoint! {
 
 // ---- Queries ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// One policy.
     fn get_policy(policy_id: u64) -> Option<Policy> {
@@ -271,7 +238,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Policies in id order.
     fn list_policies(page: PageRequest) -> PolicyPage {
@@ -279,7 +246,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// One institution.
     fn get_institution(institution_id: u64) -> Option<Institution> {
@@ -287,7 +254,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Institutions in id order.
     fn list_institutions(page: PageRequest) -> InstitutionPage {
@@ -295,7 +262,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// One program.
     fn get_program(program_id: u64) -> Option<Program> {
@@ -303,7 +270,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Programs in id order, optionally of one institution.
     fn list_programs(query: ProgramQuery) -> ProgramPage {
@@ -311,7 +278,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// One license, as it stands now.
     fn get_license(license_id: u64) -> Option<License> {
@@ -319,7 +286,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Licenses in id order as they stand now, filtered by program, holder and status.
     fn list_licenses(query: LicenseQuery) -> LicensePage {
@@ -327,7 +294,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Apps in id order, filtered by program or license.
     fn list_apps(query: AppQuery) -> AppPage {
@@ -335,7 +302,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// The registration of a canister that is in flight, or whose outcome is unknown (kept until
     /// its holder retries).
@@ -344,7 +311,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Which app, license, program, institution and holder own an app canister (for burn_ledger);
     /// `None` if the canister is not a registered app.
