@@ -81,6 +81,7 @@ deploy license_issuer "(opt record {
   global_seat_cap = 1500 : nat32;
   subnet_registry = opt principal \"$registry\";
   burn_ledger = opt principal \"$ledger\";
+  other_suite_canisters = opt vec { principal \"$messaging\" };
   offer_ttl_seconds = null;
   idle_reclaim_days = null;
   usage_report_interval_seconds = null;

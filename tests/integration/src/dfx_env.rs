@@ -232,6 +232,13 @@ impl<C: DfxCli> Env for DfxEnv<C> {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
     }
 
+    /// `dfx canister update-settings <id> --add-controller <p>`, as the current identity (which
+    /// created the canister, so controls it).
+    fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject> {
+        let args = strings(&["canister", "update-settings", "--network", &self.network, &id.to_text(), "--add-controller", &controller.to_text()]);
+        self.cli.run(&args).map(drop).map_err(reject_from_dfx)
+    }
+
     fn cycle_balance(&mut self, id: Principal) -> u128 {
         panic!("[dfx] cycle balances: use `dfx canister status {id}`")
     }

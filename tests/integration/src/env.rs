@@ -61,6 +61,9 @@ pub trait Env {
     fn advance_time(&mut self, d: Duration);
     /// Fires due timers and delivers pending messages.
     fn tick(&mut self);
+    /// Adds `controller` to the controllers of `id` (a canister this `Env` created), as its
+    /// developer would with `dfx canister update-settings --add-controller`.
+    fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject>;
     fn stop_canister(&mut self, id: Principal) -> Result<(), Reject>;
     fn start_canister(&mut self, id: Principal) -> Result<(), Reject>;
     fn now_ns(&mut self) -> u64;

@@ -52,6 +52,14 @@ impl Env for ExecutorEnv {
     fn tick(&mut self) {
         self.ex.tick()
     }
+    fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject> {
+        let mut controllers = self.ex.controllers(id);
+        if !controllers.contains(&controller) {
+            controllers.push(controller);
+            self.ex.set_controllers(id, controllers);
+        }
+        Ok(())
+    }
     fn stop_canister(&mut self, id: Principal) -> Result<(), Reject> {
         Ok(self.ex.stop_canister(id)?)
     }

@@ -106,6 +106,14 @@ impl Env for PocketIcEnv {
     fn now_ns(&mut self) -> u64 {
         self.pic.get_time().as_nanos_since_unix_epoch()
     }
+    fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject> {
+        let mut controllers = self.pic.get_controllers(id);
+        if !controllers.contains(&controller) {
+            controllers.push(controller);
+            self.pic.set_controllers(id, Some(crate::env::TEST_CONTROLLER), controllers)?;
+        }
+        Ok(())
+    }
     fn cycle_balance(&mut self, id: Principal) -> u128 {
         self.pic.cycle_balance(id)
     }

@@ -10,6 +10,8 @@ use suite_tests::*;
 
 /// Stands in for the shell variables the examples use (`$ME`, peer ids, ...).
 const EXAMPLE_PRINCIPAL: &str = "aaaaa-aa";
+/// Stands in for `$APP`, the walkthrough's app canister (a canister id).
+const EXAMPLE_APP: &str = "ryjl3-tyaaa-aaaaa-aaaba-cai";
 
 /// Parses `args` and checks them against `types`; the error says which and why.
 fn check_args(what: &str, args: &str, env: &TypeEnv, types: &[Type]) -> Result<(), String> {
@@ -31,7 +33,7 @@ fn readme_calls(readme: &str) -> Vec<(String, String, String)> {
             let arg = if let Some(single) = arg.strip_prefix('\'') {
                 single.trim_end_matches('\'').to_string()
             } else {
-                arg.trim_matches('"').replace("\\\"", "\"").replace("$ME", EXAMPLE_PRINCIPAL)
+                arg.trim_matches('"').replace("\\\"", "\"").replace("$ME", EXAMPLE_PRINCIPAL).replace("$APP", EXAMPLE_APP)
             };
             (canister.to_string(), method.to_string(), arg)
         })
@@ -80,12 +82,16 @@ fn is_err_variant(value: &IDLValue) -> bool {
 /// makes every README call in order, as `ME`; none may be rejected or answer `Err`.
 fn readme_walkthrough_runs(env: &mut dyn Env) {
     let ids = install_like_deploy_script(env, &[ME], 1);
+    // `dfx canister create demo_app`: an empty canister ME controls.
+    let app = env.create_canister();
+    env.add_controller(app, ME).unwrap();
     let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
     for (canister, method, args) in readme_calls(&readme) {
         let id = ids[CANISTERS.iter().position(|c| *c == canister).unwrap()];
         let (types, actor) = interface(&canister);
         let func = types.get_method(&actor, &method).unwrap().clone();
-        let args = args.replace(EXAMPLE_PRINCIPAL, &ME.to_text());
+        // One pass each, through a marker: a real id may itself contain `aaaaa-aa`.
+        let args = args.replace(EXAMPLE_APP, "\u{1}").replace(EXAMPLE_PRINCIPAL, &ME.to_text()).replace('\u{1}', &app.to_text());
         let bytes = candid_parser::parse_idl_args(&args).unwrap().to_bytes_with_types(&types, &func.args).unwrap();
         let reply = if func.is_query() { env.query_raw(id, ME, &method, bytes) } else { env.update_raw(id, ME, &method, bytes) };
         let reply = reply.unwrap_or_else(|r| panic!("README: {canister}.{method}{args} was rejected: {r}"));

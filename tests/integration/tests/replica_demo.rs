@@ -43,7 +43,7 @@ struct Parsed {
 }
 
 fn parse(args: &[String]) -> Result<Parsed, String> {
-    const WITH_VALUE: [&str; 9] = ["--network", "--identity", "--type", "--output", "--wasm", "--argument-type", "--argument", "--mode", "--storage-mode"];
+    const WITH_VALUE: [&str; 10] = ["--network", "--identity", "--type", "--output", "--wasm", "--argument-type", "--argument", "--mode", "--storage-mode", "--add-controller"];
     const BARE: [&str; 3] = ["--update", "--query", "--yes"];
     let mut p = Parsed::default();
     let mut it = args.iter();
@@ -142,6 +142,14 @@ impl FakeDfx {
         result.map(|()| String::new()).map_err(|r| r.to_string())
     }
 
+    fn add_controller(&mut self, p: &Parsed) -> Result<String, String> {
+        Self::expect(p, "--network", "local")?;
+        let [id] = p.positional.as_slice() else { return Err("update-settings takes one canister".into()) };
+        let id = Principal::from_text(id).map_err(|e| e.to_string())?;
+        let added = Principal::from_text(p.options.get("--add-controller").ok_or("only --add-controller is used by the demo")?).map_err(|e| e.to_string())?;
+        self.env.add_controller(id, added).map(|()| String::new()).map_err(|r| r.to_string())
+    }
+
     fn import(&mut self, p: &Parsed) -> Result<String, String> {
         Self::expect(p, "--storage-mode", "plaintext")?;
         let [name, file] = p.positional.as_slice() else { return Err("import takes a name and a PEM file".into()) };
@@ -179,6 +187,7 @@ impl DfxCli for FakeDfx {
             }
             ["canister", "call"] => self.call(&p),
             ["canister", "install"] => self.install(&p),
+            ["canister", "update-settings"] => self.add_controller(&p),
             _ => Err(format!("the stand-in knows no `dfx {}`", args.join(" "))),
         }
     }

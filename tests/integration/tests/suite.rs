@@ -96,8 +96,9 @@ fn builder(done: &Rollout, n: usize) -> (Principal, u64) {
     (license.holder, license.id)
 }
 
-fn app_input(done: &Rollout, license_id: u64, n: u16) -> AppInput {
-    AppInput { license_id, name: format!("Late app {n}"), canister: li::principal(0x40, n), subnet_id: done.subnet.id }
+/// A late app: a new canister its holder controls.
+fn app_input(env: &mut dyn Env, done: &Rollout, holder: Principal, license_id: u64, n: u16) -> AppInput {
+    AppInput { license_id, name: format!("Late app {n}"), canister: li::holder_canister(env, holder), subnet_id: done.subnet.id }
 }
 
 /// Nothing of an app whose registration failed is left anywhere.
@@ -147,7 +148,7 @@ fn issuer_to_registry_fails_in_turn(env: &mut dyn Env) {
         if !break_callee(env, &part, suite.registry, "record_placement", &fault) {
             continue;
         }
-        let input = app_input(&done, license_id, n as u16);
+        let input = app_input(env, &done, holder, license_id, n as u16);
         let refused: Result<App, LicenseError> = update1(env, suite.issuer, holder, "register_app", (input.clone(),));
         assert!(
             matches!(refused, Err(LicenseError::RegistryUnavailable { .. })),
@@ -237,7 +238,7 @@ fn ledger_lookups_fail_in_turn(env: &mut dyn Env) {
     // A brand-new app: the ledger must ask the issuer whether it may report at all.
     for (n, (how, fault)) in failures().into_iter().enumerate() {
         let (holder, license_id) = builder(&done, n);
-        let input = app_input(&done, license_id, 100 + n as u16);
+        let input = app_input(env, &done, holder, license_id, 100 + n as u16);
         let registered: Result<App, LicenseError> = update1(env, suite.issuer, holder, "register_app", (input.clone(),));
         registered.unwrap_or_else(|e| panic!("register {}: {e:?}", input.name));
         let part = format!("ledger_lookups_fail_in_turn::issuer_{how}");

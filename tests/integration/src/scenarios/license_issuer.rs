@@ -4,7 +4,7 @@
 
 use crate::actors::actor;
 use crate::call::{query1, update1};
-use crate::env::{Env, TEST_CONTROLLER};
+use crate::env::Env;
 use crate::wasm::wasm;
 use candid::{encode_one, Principal};
 use interfaces::license_issuer as li;
@@ -151,34 +151,12 @@ pub fn empty_app_canisters(env: &mut dyn Env, count: usize) -> Vec<Principal> {
     (0..count).map(|_| env.create_canister()).collect()
 }
 
-/// `update_settings` of the management canister, with only the controllers set.
-#[derive(candid::CandidType)]
-struct UpdateSettings {
-    canister_id: Principal,
-    settings: ControllersOnly,
-}
-
-#[derive(candid::CandidType)]
-struct ControllersOnly {
-    controllers: Option<Vec<Principal>>,
-}
-
 /// Adds `holder` to the controllers of `canister` (created by the test controller), as a builder
 /// who deploys their own app controls it: the issuer registers only canisters whose
 /// `canister_info` lists the holder as a controller.
 pub fn hand_to_holder(env: &mut dyn Env, canister: Principal, holder: Principal) {
-    if let Some(ex) = env.executor() {
-        let mut controllers = ex.controllers(canister);
-        if !controllers.contains(&holder) {
-            controllers.push(holder);
-            ex.set_controllers(canister, controllers);
-        }
-        return;
-    }
-    let arg = UpdateSettings { canister_id: canister, settings: ControllersOnly { controllers: Some(vec![TEST_CONTROLLER, holder]) } };
     let backend = env.backend();
-    env.update_raw(Principal::management_canister(), TEST_CONTROLLER, "update_settings", candid::encode_one(arg).unwrap())
-        .unwrap_or_else(|r| panic!("[{backend}] making {holder} a controller of {canister}: {r}"));
+    env.add_controller(canister, holder).unwrap_or_else(|r| panic!("[{backend}] making {holder} a controller of {canister}: {r}"));
 }
 
 /// A new empty canister controlled by `holder` (and the test controller).
