@@ -16,8 +16,7 @@ Builds the given canisters (default: ${ALL[*]}) into out/<name>.wasm(.gz) and ch
 USAGE
   exit 0
 fi
-CANISTERS=("$@")
-[[ ${#CANISTERS[@]} -gt 0 ]] || CANISTERS=("${ALL[@]}")
+if [[ $# -gt 0 ]]; then CANISTERS=("$@"); else CANISTERS=("${ALL[@]}"); fi
 
 IC_WASM="$(bash scripts/install-tools.sh | tail -n 1)"
 OUT=out

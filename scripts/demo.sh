@@ -35,10 +35,15 @@ done
 
 demo() { cargo run --locked --quiet -p suite_tests --bin demo -- "$@"; }
 
-echo "==> building the canisters (scripts/build.sh) and the app canister (tests/fixture)"
-bash scripts/build.sh >/dev/null
+# Builds show cargo's own progress: on a fresh clone the first build compiles the canisters and
+# the embedded executor (wasmtime), which takes several minutes on 2 cores; later runs take seconds.
+echo "==> building the canisters (scripts/build.sh); the first build takes several minutes"
+bash scripts/build.sh | tail -n 1
 # The rollout's app canisters run the fixture, which relays each app's own usage report.
-cargo build --locked --quiet --release --target wasm32-unknown-unknown -p executor_fixture
+echo "==> building the app canister (tests/fixture)"
+cargo build --locked --release --target wasm32-unknown-unknown -p executor_fixture
+echo "==> building the demo and its embedded executor; the first build takes several minutes"
+cargo build --locked -p suite_tests --bin demo
 
 if [[ $mode == executor ]]; then
   echo "==> running the rollout"
@@ -49,7 +54,8 @@ fi
 
 command -v dfx >/dev/null || { echo "demo.sh: dfx is not installed" >&2; exit 1; }
 if [[ $deploy == yes ]]; then
-  mapfile -t authorities < <(demo --print-authorities)
+  authorities=()
+  while IFS= read -r a; do authorities+=("$a"); done < <(demo --print-authorities)
   echo "==> deploying the suite with the rollout's ${#authorities[@]} authorities (scripts/deploy-local.sh)"
   bash scripts/deploy-local.sh --network "$NETWORK" --quorum 2 --reconfigure "${authorities[@]}"
 fi

@@ -38,10 +38,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 command -v dfx >/dev/null || { echo "deploy-local.sh: dfx is not installed" >&2; exit 1; }
+# The suite needs dfx 0.30 or newer (canister environment variables, current replica).
+dfx_version="$(dfx --version | awk '{ print $2 }')"
+dfx_minor="$(echo "$dfx_version" | awk -F. '{ print $1 * 1000 + $2 }')"
+[[ "$dfx_minor" -ge 30 ]] || { echo "deploy-local.sh: dfx $dfx_version is too old; the suite needs dfx 0.30 or newer" >&2; exit 1; }
 dfx ping "$NETWORK" >/dev/null 2>&1 || { echo "deploy-local.sh: no replica on '$NETWORK'; run: dfx start --background" >&2; exit 1; }
 
 me="$(dfx identity get-principal)"
-authorities=("$me" "${extra[@]}")
+authorities=("$me" ${extra[@]+"${extra[@]}"})
 quorum="${QUORUM:-$(( ${#authorities[@]} / 2 + 1 ))}"
 auth_vec=""
 for a in "${authorities[@]}"; do auth_vec+="principal \"$a\"; "; done

@@ -61,8 +61,7 @@ stage checks
 interfaces_free_of_ic_cdk() { ! cargo tree --locked -p interfaces -e normal,build --prefix none | grep -q '^ic-cdk'; }
 check interfaces_has_no_ic_cdk interfaces_free_of_ic_cdk
 check dfx_json_matches_dfx_schema python3 scripts/check_dfx_json.py dfx.json ../shared/schemas/dfx-json-schema.json
-mapfile -t shell_scripts < <(ls scripts/*.sh .ci/run)
-check shellcheck shellcheck "${shell_scripts[@]}"
+check shellcheck shellcheck scripts/*.sh .ci/run
 
 stage "cargo test"
 rm -rf target/hostile-cases
@@ -74,7 +73,8 @@ if [[ -z "${POCKET_IC_BIN:-}" ]]; then
   skipped=$(cargo test --locked --workspace -q -- --list 2>/dev/null | grep -c 'pocket_ic: test$' || true)
 fi
 set +e
-cargo test --locked --workspace --no-fail-fast -- "${pocket_filter[@]}" 2>&1 | tee "$LOG/cargo.out"
+# ${a[@]+"${a[@]}"}: an empty array under `set -u` in bash 3.2 (macOS).
+cargo test --locked --workspace --no-fail-fast -- ${pocket_filter[@]+"${pocket_filter[@]}"} 2>&1 | tee "$LOG/cargo.out"
 cargo_status=${PIPESTATUS[0]}
 set -e
 read -r cargo_passed cargo_failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' "$LOG/cargo.out")

@@ -22,7 +22,11 @@ pub fn pocket_or_skip(test: &str) -> Option<PocketIcEnv> {
         skipped(test, "POCKET_IC_BIN is not set");
         return None;
     }
-    Some(PocketIcEnv { pic: PocketIcBuilder::new().with_application_subnet().build() })
+    // Start at the executor's genesis time, so time-stamped arguments (rates, report periods)
+    // mean the same on both backends (PocketIC would otherwise start in 2021).
+    let start = pocket_ic::Time::from_nanos_since_unix_epoch(ic_executor::GENESIS_NS);
+    let pic = PocketIcBuilder::new().with_application_subnet().with_initial_time(start).build();
+    Some(PocketIcEnv { pic })
 }
 
 impl From<RejectResponse> for Reject {
