@@ -187,7 +187,8 @@ endpoint! {
 
 endpoint! {
     #[query]
-    /// Current public keys of up to 256 users, so a client can encrypt to all of them.
+    /// Current public keys of up to 256 users, so a client can encrypt to all of them; unknown
+    /// and deactivated users are left out.
     fn key_directory(users: Vec<Principal>) -> Result<Vec<PublicKeyRecord>> {
         storage::read(|s| s.key_directory(&users))
     }

@@ -192,12 +192,13 @@ impl<M: Memory> State<M> {
         self.user_view(user)
     }
 
-    /// Current keys of up to `MAX_USERS_PER_CALL` users (unknown users are left out).
+    /// Current keys of up to `MAX_USERS_PER_CALL` users; unknown and deactivated users are left
+    /// out (nobody may encrypt to them any more; `public_key_at` still has their old keys).
     pub fn key_directory(&self, users: &[Principal]) -> Result<Vec<PublicKeyRecord>, MessagingError> {
         check_user_list(users)?;
         Ok(users
             .iter()
-            .filter_map(|u| self.user(u).map(|r| (u, r.key_epoch)))
+            .filter_map(|u| self.user(u).filter(|r| r.active).map(|r| (u, r.key_epoch)))
             .map(|(u, epoch)| self.public_key_at(*u, epoch).expect("current key stored"))
             .collect())
     }
@@ -323,6 +324,8 @@ mod tests {
         assert_eq!(s.update_profile(p(1), "Amina K.".into()).unwrap().display_name, "Amina K.");
         assert!(matches!(s.update_profile(p(1), "".into()), Err(MessagingError::InvalidText { .. })));
         s.deactivate(p(1)).unwrap();
+        assert!(s.key_directory(&[p(1)]).unwrap().is_empty(), "nobody encrypts to a deactivated user");
+        assert!(s.public_key_at(p(1), 1).is_some(), "old messages stay decryptable");
         assert_eq!(s.update_profile(p(1), "x".into()), Err(MessagingError::UserDeactivated { user: p(1) }));
         assert_eq!(s.deactivate(p(1)), Err(MessagingError::UserDeactivated { user: p(1) }));
         assert!(!s.user_view(p(1)).unwrap().active);

@@ -129,6 +129,7 @@ fn deactivated_user_is_out_of_every_conversation() {
     h.expect_eq("her group's Admin became its Owner", role_of(env, shard, sana, own, sana), Some(Role::Owner));
     h.expect_eq("her group's Member stayed Member", role_of(env, shard, sana, own, bilal), Some(Role::Member));
     h.expect_eq("her inbox is empty", inbox(env, shard, amina).entries.len(), 0);
+    h.expect_eq("the key directory leaves her out", key_directory(env, shard, vec![amina, bilal]).iter().map(|k| k.user).collect::<Vec<_>>(), vec![bilal]);
 
     let gone = MessagingError::UserDeactivated { user: amina };
     let mut r = Refusals::start(env, shard);
