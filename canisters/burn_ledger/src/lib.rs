@@ -64,10 +64,6 @@ fn record_own_usage(report: UsageReport) -> Result<ReportReceipt, BurnError> {
     with_ledger(|l| l.record_report(me, report, time())).map(|r| r.receipt)
 }
 
-// ic-cdk describes the argument of a `decode_with` endpoint as `blob` to `export_candid!`; so
-// each such endpoint is `hidden` from it and its real signature, with its documentation, is
-// registered by the `*_signature` function just above it (never called, not exported).
-
 /// Early rejection of ingress (see `inspect.rs`); the endpoints check everything again.
 #[ic_cdk::inspect_message]
 fn inspect_message() {
@@ -79,39 +75,33 @@ fn inspect_message() {
     }
 }
 
-/// Submits usage: cycles a reporter canister consumed over a period, with its sequence number.
-/// Only configured peers and app canisters license_issuer knows may report (an unknown caller
-/// waits for license_issuer's answer; meanwhile another report of the same caller gets
-/// `AlreadyInProgress`). Resending a recorded sequence is acknowledged (`duplicate = true`) and
-/// not counted again; a sequence after a skipped one records the skipped ones as a gap, and a
-/// skipped sequence can no longer be recorded. A period must not start before the caller's
-/// previous period ended, may end at most 300 s after the ledger's clock, covers at most 31
-/// days, and carries at most 10^13 cycles per second. The burn is spread uniformly over the
-/// hours of its period. It is recorded even when its attribution lookups fail; a timer retries
-/// them.
-#[candid::candid_method(update, rename = "report_usage")]
-#[allow(dead_code, unused_variables)]
-fn report_usage_signature(report: UsageReportArg) -> Result<ReportReceipt, BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[update(hidden = true, decode_with = "common::decode::one")]
-async fn report_usage(report: UsageReportArg) -> Result<ReportReceipt, BurnError> {
-    let report = UsageReport::try_from(report)?;
-    tasks::report_usage(msg_caller(), report).await
+common::bounded_endpoint! {
+    #[update]
+    /// Submits usage: cycles a reporter canister consumed over a period, with its sequence number.
+    /// Only configured peers and app canisters license_issuer knows may report (an unknown caller
+    /// waits for license_issuer's answer; meanwhile another report of the same caller gets
+    /// `AlreadyInProgress`). Resending a recorded sequence is acknowledged (`duplicate = true`) and
+    /// not counted again; a sequence after a skipped one records the skipped ones as a gap, and a
+    /// skipped sequence can no longer be recorded. A period must not start before the caller's
+    /// previous period ended, may end at most 300 s after the ledger's clock, covers at most 31
+    /// days, and carries at most 10^13 cycles per second. The burn is spread uniformly over the
+    /// hours of its period. It is recorded even when its attribution lookups fail; a timer retries
+    /// them.
+    async fn report_usage(report: UsageReportArg) -> Result<ReportReceipt, BurnError> {
+        let report = UsageReport::try_from(report)?;
+        tasks::report_usage(msg_caller(), report).await
+    }
 }
 
-/// Authorities: sets the ICP/XDR rate new burns are converted at (on mainnet the CMC's rate).
-/// Recorded burns keep the rate they were recorded with. Refused: a zero rate, a rate above
-/// 10^9 (1 ICP = 100,000 XDR), a timestamp older than the rate in force or more than 300 s
-/// ahead of the ledger's clock.
-#[candid::candid_method(update, rename = "set_conversion_rate")]
-#[allow(dead_code, unused_variables)]
-fn set_conversion_rate_signature(rate: ConversionRate) -> Result<(), BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[update(hidden = true, decode_with = "common::decode::one")]
-fn set_conversion_rate(rate: ConversionRate) -> Result<(), BurnError> {
-    with_ledger(|l| l.set_rate(msg_caller(), rate, time()))
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: sets the ICP/XDR rate new burns are converted at (on mainnet the CMC's rate).
+    /// Recorded burns keep the rate they were recorded with. Refused: a zero rate, a rate above
+    /// 10^9 (1 ICP = 100,000 XDR), a timestamp older than the rate in force or more than 300 s
+    /// ahead of the ledger's clock.
+    fn set_conversion_rate(rate: ConversionRate) -> Result<(), BurnError> {
+        with_ledger(|l| l.set_rate(msg_caller(), rate, time()))
+    }
 }
 
 /// The ICP/XDR rate in force, if one was set.
@@ -120,17 +110,14 @@ fn conversion_rate() -> Option<ConversionRate> {
     with_ledger(|l| l.rate_in_force())
 }
 
-/// Authorities: sets the issuance model of the Mission 70 meter (gross minting and target at
-/// most 10,000 bps, supply from 1 e8s to 10^19 e8s).
-#[candid::candid_method(update, rename = "set_issuance_model")]
-#[allow(dead_code, unused_variables)]
-fn set_issuance_model_signature(model: IssuanceModelArg) -> Result<(), BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[update(hidden = true, decode_with = "common::decode::one")]
-fn set_issuance_model(model: IssuanceModelArg) -> Result<(), BurnError> {
-    let model = IssuanceModel::try_from(model)?;
-    with_ledger(|l| l.set_model(msg_caller(), model, time()))
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: sets the issuance model of the Mission 70 meter (gross minting and target at
+    /// most 10,000 bps, supply from 1 e8s to 10^19 e8s).
+    fn set_issuance_model(model: IssuanceModelArg) -> Result<(), BurnError> {
+        let model = IssuanceModel::try_from(model)?;
+        with_ledger(|l| l.set_model(msg_caller(), model, time()))
+    }
 }
 
 /// Authorities: runs one bounded attribution retry now (the timer runs it periodically).
@@ -141,147 +128,120 @@ async fn retry_attribution() -> Result<u64, BurnError> {
     tasks::retry_attribution().await
 }
 
-/// All-time totals of one scope (suite, canister, subnet, program, ...).
-#[candid::candid_method(query, rename = "totals")]
-#[allow(dead_code, unused_variables)]
-fn totals_signature(scope: Scope) -> Amounts {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn totals(scope: Scope) -> Amounts {
-    with_ledger(|l| l.totals(&scope).amounts())
+common::bounded_endpoint! {
+    #[query]
+    /// All-time totals of one scope (suite, canister, subnet, program, ...).
+    fn totals(scope: Scope) -> Amounts {
+        with_ledger(|l| l.totals(&scope).amounts())
+    }
 }
 
-/// A page of totals of one family of scopes (canisters, subnets or programs); see
-/// `ListTotalsRequest` for paging.
-#[candid::candid_method(query, rename = "list_totals")]
-#[allow(dead_code, unused_variables)]
-fn list_totals_signature(request: ListTotalsRequest) -> Result<Vec<ScopeTotals>, BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn list_totals(request: ListTotalsRequest) -> Result<Vec<ScopeTotals>, BurnError> {
-    if let Some(after) = request.after {
-        if !buckets::is_of_kind(&after, request.kind) {
-            return Err(BurnError::ScopeNotOfKind { after, kind: request.kind });
+common::bounded_endpoint! {
+    #[query]
+    /// A page of totals of one family of scopes (canisters, subnets or programs); see
+    /// `ListTotalsRequest` for paging.
+    fn list_totals(request: ListTotalsRequest) -> Result<Vec<ScopeTotals>, BurnError> {
+        if let Some(after) = request.after {
+            if !buckets::is_of_kind(&after, request.kind) {
+                return Err(BurnError::ScopeNotOfKind { after, kind: request.kind });
+            }
         }
+        let limit = request.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
+        let rows = with_ledger(|l| l.list_totals(request.kind, request.after.as_ref(), limit));
+        Ok(page::bounded(rows.into_iter().map(|(scope, sums)| ScopeTotals { scope, amounts: sums.amounts() }), limit, page::MAX_REPLY_BYTES))
     }
-    let limit = request.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
-    let rows = with_ledger(|l| l.list_totals(request.kind, request.after.as_ref(), limit));
-    Ok(page::bounded(rows.into_iter().map(|(scope, sums)| ScopeTotals { scope, amounts: sums.amounts() }), limit, page::MAX_REPLY_BYTES))
 }
 
-/// Hourly or daily buckets of one scope whose start lies in `[from_ns, to_ns)` (see
-/// `SeriesRequest` for paging). Each burn is spread uniformly over its period, so a bucket
-/// holds the part of every period it overlaps.
-#[candid::candid_method(query, rename = "series")]
-#[allow(dead_code, unused_variables)]
-fn series_signature(request: SeriesRequest) -> Result<Vec<Bucket>, BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn series(request: SeriesRequest) -> Result<Vec<Bucket>, BurnError> {
-    if request.to_ns <= request.from_ns {
-        return Err(BurnError::ArgumentOutOfRange {
-            name: "to_ns".into(),
-            value: request.to_ns,
-            min: request.from_ns.saturating_add(1),
-            max: u64::MAX,
-        });
+common::bounded_endpoint! {
+    #[query]
+    /// Hourly or daily buckets of one scope whose start lies in `[from_ns, to_ns)` (see
+    /// `SeriesRequest` for paging). Each burn is spread uniformly over its period, so a bucket
+    /// holds the part of every period it overlaps.
+    fn series(request: SeriesRequest) -> Result<Vec<Bucket>, BurnError> {
+        if request.to_ns <= request.from_ns {
+            return Err(BurnError::ArgumentOutOfRange {
+                name: "to_ns".into(),
+                value: request.to_ns,
+                min: request.from_ns.saturating_add(1),
+                max: u64::MAX,
+            });
+        }
+        let limit = request.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
+        let rows = with_ledger(|l| l.series(&request.scope, request.granularity, request.from_ns, request.to_ns, limit));
+        Ok(page::bounded(rows.into_iter().map(|(start_ns, sums)| Bucket { start_ns, amounts: sums.amounts() }), limit, page::MAX_REPLY_BYTES))
     }
-    let limit = request.limit.unwrap_or(MAX_PAGE).min(MAX_PAGE) as usize;
-    let rows = with_ledger(|l| l.series(&request.scope, request.granularity, request.from_ns, request.to_ns, limit));
-    Ok(page::bounded(rows.into_iter().map(|(start_ns, sums)| Bucket { start_ns, amounts: sums.amounts() }), limit, page::MAX_REPLY_BYTES))
 }
 
-/// One recorded burn: the report, the rate used, its ICP equivalent and attribution.
-#[candid::candid_method(query, rename = "burn")]
-#[allow(dead_code, unused_variables)]
-fn burn_signature(burn_id: u64) -> Result<BurnRecord, BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn burn(burn_id: u64) -> Result<BurnRecord, BurnError> {
-    with_ledger(|l| l.burn(burn_id)).ok_or(BurnError::BurnNotFound { burn_id })
+common::bounded_endpoint! {
+    #[query]
+    /// One recorded burn: the report, the rate used, its ICP equivalent and attribution.
+    fn burn(burn_id: u64) -> Result<BurnRecord, BurnError> {
+        with_ledger(|l| l.burn(burn_id)).ok_or(BurnError::BurnNotFound { burn_id })
+    }
 }
 
-/// A page of recorded burns, oldest first; see `BurnPage` for paging.
-#[candid::candid_method(query, rename = "list_burns")]
-#[allow(dead_code, unused_variables)]
-fn list_burns_signature(request: PageRequest) -> BurnPage {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn list_burns(request: PageRequest) -> BurnPage {
-    let (start, limit) = request.bounds();
-    with_ledger(|l| BurnPage {
-        burns: page::bounded(l.burns.range(start..).take(limit).map(|e| e.value().0), limit, page::MAX_REPLY_BYTES),
-        total: l.burns.len(),
-    })
-}
-
-/// What the ledger knows about a reporter: last sequence, last period end, reports, gaps.
-#[candid::candid_method(query, rename = "reporter")]
-#[allow(dead_code, unused_variables)]
-fn reporter_signature(reporter: Principal) -> Option<ReporterInfo> {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn reporter(reporter: Principal) -> Option<ReporterInfo> {
-    with_ledger(|l| {
-        l.reporters.get(&reporter).map(|s| ReporterInfo {
-            reporter,
-            last_sequence: s.0.last_sequence,
-            last_period_end_ns: s.0.last_period_end_ns,
-            reports: s.0.reports,
-            missing_sequences: s.0.missing_sequences,
-            gaps: s.0.gaps,
+common::bounded_endpoint! {
+    #[query]
+    /// A page of recorded burns, oldest first; see `BurnPage` for paging.
+    fn list_burns(request: PageRequest) -> BurnPage {
+        let (start, limit) = request.bounds();
+        with_ledger(|l| BurnPage {
+            burns: page::bounded(l.burns.range(start..).take(limit).map(|e| e.value().0), limit, page::MAX_REPLY_BYTES),
+            total: l.burns.len(),
         })
-    })
+    }
 }
 
-/// Gaps in a reporter's sequence numbers, from the gap whose first missing sequence is `start`
-/// or later: at most `limit` (default and cap 500; 0 gives an empty page), never a reply past
-/// 1 MB. Continue with `start` = the last gap's `first + 1`.
-#[candid::candid_method(query, rename = "gaps")]
-#[allow(dead_code, unused_variables)]
-fn gaps_signature(reporter: Principal, request: PageRequest) -> Vec<SequenceGap> {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::args")]
-fn gaps(reporter: Principal, request: PageRequest) -> Vec<SequenceGap> {
-    let (start, limit) = request.bounds();
-    page::bounded(with_ledger(|l| l.gaps_of(reporter, start, limit)), limit, page::MAX_REPLY_BYTES)
-}
-
-/// The suite's burn rate over `[now − window_seconds, now)` (1 hour to 31 days) and its share of
-/// the network-wide Mission 70 target. Each burn counts uniformly over its report's period: the
-/// hours inside the window count whole, the hour the window starts in counts pro rata (burn
-/// assumed uniform within that hour), the current hour counts what was reported up to now
-/// (which may include up to 300 s of a period ending after now, the clock skew allowed). The
-/// window is shortened to the whole seconds since the earliest reported period start.
-#[candid::candid_method(query, rename = "burn_rate")]
-#[allow(dead_code, unused_variables)]
-fn burn_rate_signature(window_seconds: u64) -> Result<BurnRate, BurnError> {
-    unreachable!("signature for export_candid only")
-}
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn burn_rate(window_seconds: u64) -> Result<BurnRate, BurnError> {
-    let window = meter::check_window(window_seconds)?;
-    Ok(with_ledger(|l| l.burn_rate(window, time())))
+common::bounded_endpoint! {
+    #[query]
+    /// What the ledger knows about a reporter: last sequence, last period end, reports, gaps.
+    fn reporter(reporter: Principal) -> Option<ReporterInfo> {
+        with_ledger(|l| {
+            l.reporters.get(&reporter).map(|s| ReporterInfo {
+                reporter,
+                last_sequence: s.0.last_sequence,
+                last_period_end_ns: s.0.last_period_end_ns,
+                reports: s.0.reports,
+                missing_sequences: s.0.missing_sequences,
+                gaps: s.0.gaps,
+            })
+        })
+    }
 }
 
-/// The Mission 70 meter: ICP burned per year at the burn rate over the window (as `burn_rate`
-/// computes it; default 24 hours) and its effect on net inflation under the issuance model.
-#[candid::candid_method(query, rename = "mission70_meter")]
-#[allow(dead_code, unused_variables)]
-fn mission70_meter_signature(window_seconds: Option<u64>) -> Result<Mission70Meter, BurnError> {
-    unreachable!("signature for export_candid only")
+common::bounded_endpoint! {
+    #[query]
+    /// Gaps in a reporter's sequence numbers, from the gap whose first missing sequence is `start`
+    /// or later: at most `limit` (default and cap 500; 0 gives an empty page), never a reply past
+    /// 1 MB. Continue with `start` = the last gap's `first + 1`.
+    fn gaps(reporter: Principal, request: PageRequest) -> Vec<SequenceGap> {
+        let (start, limit) = request.bounds();
+        page::bounded(with_ledger(|l| l.gaps_of(reporter, start, limit)), limit, page::MAX_REPLY_BYTES)
+    }
 }
-#[query(hidden = true, decode_with = "common::decode::one")]
-fn mission70_meter(window_seconds: Option<u64>) -> Result<Mission70Meter, BurnError> {
-    let window = meter::check_window(window_seconds.unwrap_or(meter::CHECKPOINT_WINDOW_SECONDS))?;
-    Ok(with_ledger(|l| l.meter(window, time())))
+
+common::bounded_endpoint! {
+    #[query]
+    /// The suite's burn rate over `[now − window_seconds, now)` (1 hour to 31 days) and its share of
+    /// the network-wide Mission 70 target. Each burn counts uniformly over its report's period: the
+    /// hours inside the window count whole, the hour the window starts in counts pro rata (burn
+    /// assumed uniform within that hour), the current hour counts what was reported up to now
+    /// (which may include up to 300 s of a period ending after now, the clock skew allowed). The
+    /// window is shortened to the whole seconds since the earliest reported period start.
+    fn burn_rate(window_seconds: u64) -> Result<BurnRate, BurnError> {
+        let window = meter::check_window(window_seconds)?;
+        Ok(with_ledger(|l| l.burn_rate(window, time())))
+    }
+}
+
+common::bounded_endpoint! {
+    #[query]
+    /// The Mission 70 meter: ICP burned per year at the burn rate over the window (as `burn_rate`
+    /// computes it; default 24 hours) and its effect on net inflation under the issuance model.
+    fn mission70_meter(window_seconds: Option<u64>) -> Result<Mission70Meter, BurnError> {
+        let window = meter::check_window(window_seconds.unwrap_or(meter::CHECKPOINT_WINDOW_SECONDS))?;
+        Ok(with_ledger(|l| l.meter(window, time())))
+    }
 }
 
 /// The burn checkpoint: cycles, XDR, XDR/s, ICP and share of the Mission 70 target for the
