@@ -75,34 +75,6 @@ fn inspect_message() {
     }
 }
 
-/// Declares an endpoint whose arguments are decoded by `common::decode` (bounded work, a short
-/// type table). ic-cdk's `decode_with` would export the argument as `blob`, so the endpoint is
-/// hidden from ic-cdk's Candid export and its real signature, doc comment included, is declared
-/// for `export_candid!` from the same tokens (a stub in a module named like the endpoint).
-macro_rules! endpoint {
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one")]
-        fn $name($arg: $ty) -> $ret $body
-        endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args")]
-        fn $name($($arg: $ty),+) -> $ret $body
-        endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
-    };
-    (@signature [$($doc:literal)*] $kind:ident $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty) => {
-        #[allow(dead_code, unused_variables)]
-        mod $name {
-            use super::*;
-            $(#[doc = $doc])*
-            #[::candid::candid_method($kind)]
-            fn $name($($arg: $ty),+) -> $ret {
-                unreachable!("Candid signature only")
-            }
-        }
-    };
-}
-
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
 /// Shard totals (users, conversations, messages, bytes stored, daily active senders): no
@@ -114,7 +86,7 @@ fn metrics() -> MessagingMetrics {
 
 // ---- users and the key directory ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Registers the caller with a unique handle, a display name and an X25519 public key (32 bytes).
     fn register(args: RegisterArgs) -> Result<UserView> {
@@ -122,7 +94,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Changes the caller's display name (1..=64 characters). Handles are permanent.
     fn update_profile(display_name: String) -> Result<UserView> {
@@ -130,7 +102,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Makes a new public key current under the next epoch; earlier keys stay queryable so old
     /// messages remain decryptable. Returns the new epoch.
@@ -147,7 +119,7 @@ fn deactivate() -> Result<()> {
     storage::write(|s| s.deactivate(msg_caller()))
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Authority only: marks a user as a verified institution (shown to others). Audited.
     fn verify_institution(user: Principal, institution_name: String) -> Result<Verification> {
@@ -155,7 +127,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Authority only: withdraws a verification. Audited.
     fn revoke_verification(user: Principal) -> Result<()> {
@@ -169,7 +141,7 @@ fn me() -> Option<UserView> {
     storage::read(|s| s.user_view(msg_caller()))
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// A user's public record: handle, display name, verification, current key.
     fn get_user(user: Principal) -> Option<UserView> {
@@ -177,7 +149,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Looks a user up by handle.
     fn find_user_by_handle(handle: String) -> Option<UserView> {
@@ -185,7 +157,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Current public keys of up to 256 users, so a client can encrypt to all of them; unknown
     /// and deactivated users are left out.
@@ -194,7 +166,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// The key a user had at an earlier epoch (to decrypt old messages wrapped to it).
     fn public_key_at(user: Principal, epoch: u32) -> Option<PublicKeyRecord> {
@@ -202,7 +174,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Blocks a user: they can no longer open a direct conversation with the caller, send into
     /// one, or add the caller to a group.
@@ -211,7 +183,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Lifts a block.
     fn unblock_user(user: Principal) -> Result<()> {
@@ -219,7 +191,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// A page of the users the caller blocked (visible to the caller only); at most `limit`.
     fn blocked_users(page: PageRequest) -> Vec<Principal> {
@@ -229,7 +201,7 @@ endpoint! {
 
 // ---- conversations ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Opens the direct conversation with `peer` (or returns the existing one: one per pair).
     fn open_direct(peer: Principal) -> Result<u64> {
@@ -237,7 +209,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Creates a group; the caller becomes its Owner, the listed users join as Members.
     fn create_group(args: CreateGroupArgs) -> Result<u64> {
@@ -245,7 +217,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Owner or Admin adds members (they see messages sent from now on). Returns the member count.
     fn add_members(conversation_id: u64, users: Vec<Principal>) -> Result<u32> {
@@ -253,7 +225,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Owner removes Admins and Members, Admin removes Members; Owners are never removed.
     fn remove_member(conversation_id: u64, user: Principal) -> Result<()> {
@@ -261,7 +233,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// The caller leaves a group (the last Owner must hand over ownership first).
     fn leave_group(conversation_id: u64) -> Result<()> {
@@ -269,7 +241,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Owner only: changes a member's role; a group always keeps an Owner.
     fn set_role(conversation_id: u64, user: Principal, role: Role) -> Result<()> {
@@ -277,7 +249,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Owner or Admin renames a group.
     fn rename_group(conversation_id: u64, name: String) -> Result<()> {
@@ -285,7 +257,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Sets the retention policy (group Owner/Admin, or either side of a direct conversation that
     /// has no block either way); it applies to earlier messages too, and what had expired stays
@@ -295,7 +267,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Authority only: legal hold — nothing in the conversation is removed or deleted while set.
     /// Audited with the case reference.
@@ -304,7 +276,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Authority only: lifts a legal hold. Audited.
     fn clear_legal_hold(conversation_id: u64) -> Result<()> {
@@ -312,7 +284,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// A conversation's metadata, for its members and authorities.
     fn conversation(conversation_id: u64) -> Result<ConversationView> {
@@ -320,7 +292,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// A page of a conversation's members, for its members; at most `limit` (≤ 500, 0 gives an
     /// empty page).
@@ -329,7 +301,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// The caller's conversations with unread counts (expired messages are not unread), paged by
     /// conversation id (`start`); at most `limit` entries (≤ 500, 0 gives an empty page).
@@ -340,7 +312,7 @@ endpoint! {
 
 // ---- messages ----
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Appends a ciphertext envelope; it gets the conversation's next sequence number.
     fn send_message(conversation_id: u64, envelope: Envelope) -> Result<SendReceipt> {
@@ -348,7 +320,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// The sender replaces a message's envelope; the previous one is kept. Returns the edit count.
     fn edit_message(conversation_id: u64, seq: u64, envelope: Envelope) -> Result<u32> {
@@ -356,7 +328,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Deletes a message for everyone (tombstone): its sender, or a group Owner/Admin. Refused
     /// under legal hold.
@@ -365,7 +337,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// A page of messages from a sequence number, forward or backward, for members. Expired
     /// messages read as tombstones. At most `limit` messages and about 1.5 MB.
@@ -374,7 +346,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[query]
     /// Earlier versions of an edited message, oldest first, from `start_version` (default 0), in
     /// pages of about 1.5 MB at most.
@@ -383,7 +355,7 @@ endpoint! {
     }
 }
 
-endpoint! {
+common::bounded_endpoint! {
     #[update]
     /// Moves the caller's read marker forward; returns the conversation's remaining unread count.
     fn mark_read(conversation_id: u64, seq: u64) -> Result<u64> {
