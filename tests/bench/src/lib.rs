@@ -1,0 +1,102 @@
+//! `suite_bench`: the suite's benchmarks on the in-process executor (see BENCHMARKS.md).
+//!
+//! The command (`src/main.rs`) deploys the real wasm (`out/*.wasm`) and the baseline canister
+//! (`tests/bench_baseline`), loads every canister through its public endpoints to a reference
+//! state (about 1,000 records each) and measures its queries and upgrades, loads on to the
+//! chosen scale, then measures every client page's queries, each hot update against its
+//! baseline, upgrades, the retention sweep, storage per message, cycles and per-shard capacity.
+//! Instruction counts are the executor's (deterministic); wall time is never a figure.
+
+pub mod baseline;
+pub mod bench;
+pub mod capacity;
+pub mod costs;
+pub mod figures;
+pub mod ids;
+pub mod load;
+pub mod queries;
+pub mod report;
+pub mod run;
+pub mod scale;
+pub mod stored;
+pub mod updates;
+pub mod upkeep;
+
+use candid::Principal;
+
+/// One progress line on stdout (flushed, so `nohup` logs show it at once).
+pub fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// The suite canister's name, for tables.
+pub fn canister_name(ids: &bench::Ids, id: Principal) -> &'static str {
+    match id {
+        x if x == ids.registry => "subnet_registry",
+        x if x == ids.issuer => "license_issuer",
+        x if x == ids.messaging => "messaging",
+        x if x == ids.ledger => "burn_ledger",
+        x if x == ids.baseline => "bench_baseline",
+        _ => "other",
+    }
+}
+
+/// Today's UTC date, `YYYY-MM-DD`.
+pub fn today() -> String {
+    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400) as i64;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The commit the benchmark was built from (with `+changes` when the tree differs from it).
+pub fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(suite_tests::workspace_root())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let head = git(&["rev-parse", "--short=10", "HEAD"]).unwrap_or_else(|| "unknown".into());
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no", "--", "canisters", "out"]).is_some_and(|s| !s.is_empty());
+    if dirty {
+        format!("{head}+changes")
+    } else {
+        head
+    }
+}
+
+/// `out/<canister>.wasm.gz` sizes, as scripts/build.sh wrote them.
+pub fn wasm_sizes() -> Vec<(String, u64)> {
+    ["subnet_registry", "license_issuer", "messaging", "burn_ledger"]
+        .iter()
+        .map(|c| {
+            let path = suite_tests::workspace_root().join("out").join(format!("{c}.wasm.gz"));
+            (c.to_string(), std::fs::metadata(path).map_or(0, |m| m.len()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn today_is_a_date() {
+        let d = super::today();
+        assert_eq!(d.len(), 10);
+        assert!(d.starts_with("20"));
+    }
+}
