@@ -7,26 +7,24 @@
 //! scenario!(my_scenario); // -> tests `my_scenario::executor` and `my_scenario::pocket_ic`
 //! ```
 
-pub mod actors;
-mod call;
-pub mod checkpoint;
 pub mod hostile;
 pub mod deploy_script;
 mod dfx_env;
-mod env;
-mod executor_env;
 mod pocket_env;
 pub mod replica;
 pub mod rollout;
 pub mod scenarios;
-mod wasm;
 
-pub use call::*;
+// The client core moved to clients/suite_client; its items keep their old paths here.
+pub use suite_client::{actors, checkpoint, messenger};
+pub use suite_client::{call, env, wasm};
+
+pub use suite_client::call::*;
 pub use dfx_env::{DfxCli, DfxCommand, DfxEnv, IDENTITY_PREFIX};
-pub use env::*;
-pub use executor_env::ExecutorEnv;
+pub use suite_client::env::*;
+pub use suite_client::ExecutorEnv;
 pub use pocket_env::{pocket_or_skip, PocketIcEnv};
-pub use wasm::{fixture_wasm, release_dir, wasm, with_wasm_dir, workspace_root};
+pub use suite_client::wasm::{fixture_wasm, release_dir, with_wasm_dir, workspace_root};
 
 pub use candid::{self, Principal};
 pub use ic_executor::{self, Fault, RejectCode};

@@ -29,13 +29,12 @@ pub fn pocket_or_skip(test: &str) -> Option<PocketIcEnv> {
     Some(PocketIcEnv { pic })
 }
 
-impl From<RejectResponse> for Reject {
-    fn from(r: RejectResponse) -> Self {
-        Reject {
-            code: RejectCode::from_u32(r.reject_code as u32).unwrap_or(RejectCode::SysFatal),
-            message: r.reject_message,
-            error_code: format!("{:?}", r.error_code),
-        }
+/// PocketIC's reject as an `Env` reject (a function: `Reject` lives in suite_client).
+fn reject(r: RejectResponse) -> Reject {
+    Reject {
+        code: RejectCode::from_u32(r.reject_code as u32).unwrap_or(RejectCode::SysFatal),
+        message: r.reject_message,
+        error_code: format!("{:?}", r.error_code),
     }
 }
 
@@ -82,16 +81,16 @@ impl Env for PocketIcEnv {
             })
     }
     fn reinstall(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
-        Ok(self.pic.reinstall_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER))?)
+        Ok(self.pic.reinstall_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)?)
     }
     fn upgrade(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
-        Ok(self.pic.upgrade_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER))?)
+        Ok(self.pic.upgrade_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)?)
     }
     fn update_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
-        Ok(self.pic.update_call(id, sender, method, arg)?)
+        Ok(self.pic.update_call(id, sender, method, arg).map_err(reject)?)
     }
     fn query_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
-        Ok(self.pic.query_call(id, sender, method, arg)?)
+        Ok(self.pic.query_call(id, sender, method, arg).map_err(reject)?)
     }
     fn advance_time(&mut self, d: Duration) {
         self.pic.advance_time(d)
@@ -102,10 +101,10 @@ impl Env for PocketIcEnv {
         }
     }
     fn stop_canister(&mut self, id: Principal) -> Result<(), Reject> {
-        Ok(self.pic.stop_canister(id, Some(TEST_CONTROLLER))?)
+        Ok(self.pic.stop_canister(id, Some(TEST_CONTROLLER)).map_err(reject)?)
     }
     fn start_canister(&mut self, id: Principal) -> Result<(), Reject> {
-        Ok(self.pic.start_canister(id, Some(TEST_CONTROLLER))?)
+        Ok(self.pic.start_canister(id, Some(TEST_CONTROLLER)).map_err(reject)?)
     }
     fn now_ns(&mut self) -> u64 {
         self.pic.get_time().as_nanos_since_unix_epoch()
@@ -114,7 +113,7 @@ impl Env for PocketIcEnv {
         let mut controllers = self.pic.get_controllers(id);
         if !controllers.contains(&controller) {
             controllers.push(controller);
-            self.pic.set_controllers(id, Some(crate::env::TEST_CONTROLLER), controllers)?;
+            self.pic.set_controllers(id, Some(crate::env::TEST_CONTROLLER), controllers).map_err(reject)?;
         }
         Ok(())
     }

@@ -9,14 +9,8 @@ use candid::Principal;
 use interfaces::burn_ledger::{BurnError, ReportReceipt, UsageReport};
 use std::time::Duration;
 
-/// The four canisters of one deployment.
-#[derive(Clone, Copy, Debug)]
-pub struct Suite {
-    pub registry: Principal,
-    pub issuer: Principal,
-    pub messaging: Principal,
-    pub ledger: Principal,
-}
+/// The four canisters of one deployment (defined in suite_client, which the checkpoint report uses).
+pub use suite_client::Suite;
 
 /// Pakistan's license cap.
 pub const SEAT_CAP: u32 = 1_500;

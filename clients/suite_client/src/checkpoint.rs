@@ -2,9 +2,9 @@
 //! numbers the canisters computed. It is a composite of four public queries — one per canister —
 //! so anyone can rebuild it from Candid UI; this module only fetches and lays them out.
 
-use crate::call::query1;
+use crate::call::{checked_query1, CallError};
 use crate::env::Env;
-use crate::rollout::Suite;
+use crate::Suite;
 use candid::Principal;
 use interfaces::burn_ledger::{Amounts, BurnCheckpoint, CheckpointLine, Scope};
 use interfaces::license_issuer::LicensingReport;
@@ -25,16 +25,23 @@ pub struct CheckpointReport {
     pub burn: BurnCheckpoint,
 }
 
-/// Asks each canister for its part (anonymous queries: the checkpoints are public).
+/// Asks each canister for its part (anonymous queries: the checkpoints are public); panics
+/// with the reason when one cannot answer (tests and the demo).
 pub fn fetch(env: &mut dyn Env, suite: Suite, subnet_id: Principal) -> CheckpointReport {
+    try_fetch(env, suite, subnet_id).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`fetch`] that returns the first failing call: a reject, a canister of the wrong kind, or the
+/// registry's typed error (an unknown subnet is `SubnetNotFound`).
+pub fn try_fetch(env: &mut dyn Env, suite: Suite, subnet_id: Principal) -> Result<CheckpointReport, CallError> {
     let anyone = Principal::anonymous();
-    let subnet: Result<ComplianceReport, RegistryError> = query1(env, suite.registry, anyone, "compliance_report", (subnet_id,));
-    CheckpointReport {
-        subnet: subnet.unwrap_or_else(|e| panic!("compliance_report({subnet_id}): {e:?}")),
-        messenger: query1(env, suite.messaging, anyone, "metrics", ()),
-        licensing: query1(env, suite.issuer, anyone, "licensing_report", ()),
-        burn: query1(env, suite.ledger, anyone, "burn_checkpoint", ()),
-    }
+    let subnet: Result<ComplianceReport, RegistryError> = checked_query1(env, suite.registry, anyone, "compliance_report", (subnet_id,))?;
+    Ok(CheckpointReport {
+        subnet: subnet.map_err(|e| CallError::new(suite.registry, &format!("compliance_report({subnet_id})"), crate::call::readable(&e)))?,
+        messenger: checked_query1(env, suite.messaging, anyone, "metrics", ())?,
+        licensing: checked_query1(env, suite.issuer, anyone, "licensing_report", ())?,
+        burn: checked_query1(env, suite.ledger, anyone, "burn_checkpoint", ())?,
+    })
 }
 
 /// `YYYY-MM-DD hh:mm UTC` of an IC time in nanoseconds.
