@@ -7,7 +7,8 @@
 #   4. runs every native test (unit, .did, executor, integration scenarios on the executor)
 #      and the demo (scripts/demo.sh's rollout), which must end with the checkpoint report,
 #   5. runs the PocketIC tests only when POCKET_IC_BIN is set; otherwise compiles them and says
-#      in one line that they were not run.
+#      in one line that they were not run,
+#   6. runs the small-scale benchmark (tests/bench) and prints its summary line.
 # Each stage prints its time. After the tests, one line per canister says how many hostile cases
 # (adversarial inputs through the .did, tallied by suite_tests::hostile) were tried and held.
 # The last line gives the counts: "N passed, N failed, N skipped". Skipped tests are never passes.
@@ -90,6 +91,16 @@ demo_prints_the_checkpoint_report() {
 }
 stage demo
 check demo_prints_the_checkpoint_report demo_prints_the_checkpoint_report
+# The small-scale benchmark (tests/bench, BENCHMARKS.md): loads the real wasm on the executor and
+# measures every hot update against the baseline canister; targets are printed, not asserted.
+small_benchmark_runs() {
+  cargo build --locked --quiet --release --target wasm32-unknown-unknown -p bench_baseline \
+    && cargo run --locked --quiet -p suite_bench -- --scale small >"$LOG/bench.out" \
+    && tail -n 1 "$LOG/bench.out" | grep -q '^bench: worst update ratio'
+}
+stage bench
+check small_benchmark_runs small_benchmark_runs
+grep '^bench: ' "$LOG/bench.out" 2>/dev/null || true
 stage ""
 echo "==> hostile cases (tried / held, per canister)"
 for c in subnet_registry license_issuer messaging burn_ledger; do

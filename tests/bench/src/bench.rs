@@ -53,6 +53,9 @@ pub struct Progress {
     pub reference: Option<Figures>,
     /// Seconds spent loading, per loader.
     pub load_seconds: Vec<(String, u64)>,
+    /// The workspace commit and the date of the deploying run.
+    pub commit: String,
+    pub date: String,
 }
 
 pub const FORMAT: u32 = 1;
@@ -64,6 +67,8 @@ pub struct Bench {
     /// Stop loading (save and exit) after this instant.
     pub deadline: Option<Instant>,
     pub started: Instant,
+    /// Where the wasm comes from (`<canister>.wasm.gz`, `bench_baseline.wasm`).
+    pub wasm_dir: PathBuf,
 }
 
 /// Loading stopped at the deadline; the state is saved.
@@ -74,7 +79,14 @@ pub type Step = Result<(), Paused>;
 
 impl Bench {
     pub fn new(dir: Option<PathBuf>, deadline: Option<Instant>) -> Bench {
-        Bench { env: ExecutorEnv::new(), p: Progress { format: FORMAT, ..Progress::default() }, dir, deadline, started: Instant::now() }
+        Bench {
+            env: ExecutorEnv::new(),
+            p: Progress { format: FORMAT, ..Progress::default() },
+            dir,
+            deadline,
+            started: Instant::now(),
+            wasm_dir: suite_tests::workspace_root().join("out"),
+        }
     }
 
     /// Loads the saved state of `dir`, if there is one.
@@ -91,7 +103,8 @@ impl Bench {
         }
         let bytes = std::fs::read(&state).map_err(|e| format!("{}: {e}", state.display()))?;
         let ex = Executor::load_state(&bytes)?;
-        Ok(Some(Bench { env: ExecutorEnv { ex }, p, dir: Some(dir.to_path_buf()), deadline, started: Instant::now() }))
+        let wasm_dir = dir.join("wasm");
+        Ok(Some(Bench { env: ExecutorEnv { ex }, p, dir: Some(dir.to_path_buf()), deadline, started: Instant::now(), wasm_dir }))
     }
 
     /// Writes the executor state and the progress (each to a temporary file, then renamed).

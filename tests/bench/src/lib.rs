@@ -80,15 +80,30 @@ pub fn commit() -> String {
     }
 }
 
-/// `out/<canister>.wasm.gz` sizes, as scripts/build.sh wrote them.
-pub fn wasm_sizes() -> Vec<(String, u64)> {
-    ["subnet_registry", "license_issuer", "messaging", "burn_ledger"]
+/// The suite's canisters, as `out/<name>.wasm.gz` names them.
+pub const CANISTERS: [&str; 4] = ["subnet_registry", "license_issuer", "messaging", "burn_ledger"];
+/// The baseline's file name in a wasm directory.
+pub const BASELINE_WASM: &str = "bench_baseline.wasm";
+
+/// `<dir>/<canister>.wasm.gz` sizes (scripts/build.sh's gzip -9 output).
+pub fn wasm_sizes(dir: &std::path::Path) -> Vec<(String, u64)> {
+    CANISTERS.iter().map(|c| (c.to_string(), std::fs::metadata(dir.join(format!("{c}.wasm.gz"))).map_or(0, |m| m.len()))).collect()
+}
+
+/// The first bytes of each wasm's SHA-256, to tell which build a figure comes from.
+pub fn wasm_digests(dir: &std::path::Path) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    CANISTERS
         .iter()
         .map(|c| {
-            let path = suite_tests::workspace_root().join("out").join(format!("{c}.wasm.gz"));
-            (c.to_string(), std::fs::metadata(path).map_or(0, |m| m.len()))
+            let bytes = std::fs::read(dir.join(format!("{c}.wasm.gz"))).unwrap_or_default();
+            format!("{c} {}", hex_prefix(&Sha256::digest(&bytes)))
         })
         .collect()
+}
+
+fn hex_prefix(bytes: &[u8]) -> String {
+    bytes.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

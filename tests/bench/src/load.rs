@@ -30,8 +30,13 @@ const TAG_BYTES: usize = 16;
 /// A wrapped content key: 32 bytes plus the tag.
 const WRAPPED_KEY_BYTES: usize = 48;
 
-/// The baseline canister's wasm: `BENCH_BASELINE_WASM`, else the cargo output.
-pub fn baseline_wasm() -> Vec<u8> {
+/// The baseline canister's wasm: `<dir>/bench_baseline.wasm` if there is one, else
+/// `BENCH_BASELINE_WASM`, else the cargo output.
+pub fn baseline_wasm_bytes(dir: &std::path::Path) -> Vec<u8> {
+    let copy = dir.join(crate::BASELINE_WASM);
+    if copy.exists() {
+        return std::fs::read(&copy).unwrap_or_else(|e| panic!("{}: {e}", copy.display()));
+    }
     let path = std::env::var_os("BENCH_BASELINE_WASM").map_or_else(
         || suite_tests::workspace_root().join("target/wasm32-unknown-unknown/release/bench_baseline.wasm"),
         std::path::PathBuf::from,
@@ -56,7 +61,8 @@ fn timed(b: &mut Bench, loader: &str, f: impl FnOnce(&mut Bench) -> Step) -> Ste
 /// the license policy, institutions and programs; the probe user.
 pub fn deploy(b: &mut Bench) {
     let suite = suite_tests::rollout::deploy_suite(b.env());
-    let baseline = suite_tests::deploy(b.env(), &baseline_wasm(), ());
+    let wasm = baseline_wasm_bytes(&b.wasm_dir.clone());
+    let baseline = suite_tests::deploy(b.env(), &wasm, ());
     b.p.ids = Some(Ids { registry: suite.registry, issuer: suite.issuer, messaging: suite.messaging, ledger: suite.ledger, baseline });
     bl::set_rate(b.env(), suite.ledger, bl::XDR_PERMYRIAD_PER_ICP);
 

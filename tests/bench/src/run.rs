@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 pub struct Options {
     pub scale: Scale,
     pub state_dir: Option<PathBuf>,
+    /// Where the suite's `<canister>.wasm.gz` come from (default `out/`). With a state
+    /// directory they are copied into it at the first run, so every later stage (upgrades
+    /// included) runs exactly the wasm the load started with.
+    pub wasm_dir: Option<PathBuf>,
     /// Stop loading after this long (saving the state); the next run resumes.
     pub max_minutes: Option<u64>,
 }
@@ -45,8 +49,32 @@ fn load(b: &mut Bench, target: &Scale) -> Step {
     r
 }
 
+/// The wasm to run: the state directory's copy (made at the first run), or `--wasm-dir`/`out/`.
+fn wasm_dir(o: &Options) -> Result<PathBuf, String> {
+    let source = o.wasm_dir.clone().unwrap_or_else(|| suite_tests::workspace_root().join("out"));
+    let Some(state) = &o.state_dir else { return Ok(source) };
+    let copy = state.join("wasm");
+    if !copy.exists() {
+        let tmp = state.join("wasm.tmp");
+        std::fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        for name in crate::CANISTERS {
+            let from = source.join(format!("{name}.wasm.gz"));
+            std::fs::copy(&from, tmp.join(format!("{name}.wasm.gz"))).map_err(|e| format!("{}: {e} (run `bash scripts/build.sh`)", from.display()))?;
+        }
+        std::fs::write(tmp.join(crate::BASELINE_WASM), load::baseline_wasm_bytes(&source)).map_err(|e| e.to_string())?;
+        std::fs::rename(&tmp, &copy).map_err(|e| e.to_string())?;
+    }
+    Ok(copy)
+}
+
 pub fn run(o: Options) -> Result<Outcome, String> {
     o.scale.check()?;
+    let dir = wasm_dir(&o)?;
+    say(&format!("wasm from {}: {}", dir.display(), crate::wasm_digests(&dir).join(", ")));
+    suite_tests::with_wasm_dir(dir.clone(), || run_with(o, dir))
+}
+
+fn run_with(o: Options, wasm_dir: PathBuf) -> Result<Outcome, String> {
     let deadline = o.max_minutes.map(|m| Instant::now() + Duration::from_secs(m * 60));
     let resumed = match &o.state_dir {
         Some(dir) => Bench::resume(dir, deadline)?,
@@ -63,9 +91,12 @@ pub fn run(o: Options) -> Result<Outcome, String> {
         }
         None => Bench::new(o.state_dir.clone(), deadline),
     };
+    b.wasm_dir = wasm_dir.clone();
     b.p.scale = Some(o.scale.clone());
     if b.p.ids.is_none() {
-        say("stage deploy: four suite canisters (real wasm from out/), the baseline, policy, institutions, programs");
+        b.p.commit = crate::commit();
+        b.p.date = crate::today();
+        say("stage deploy: the four suite canisters (their release wasm), the baseline, policy, institutions, programs");
         load::deploy(&mut b);
         b.save()?;
     }
@@ -94,11 +125,11 @@ pub fn run(o: Options) -> Result<Outcome, String> {
     let reference = b.p.reference.clone().unwrap_or_default();
     let input = report::Input {
         scale: &o.scale.name,
-        date: crate::today(),
-        commit: crate::commit(),
+        date: format!("loaded from {}, measured {}", b.p.date, crate::today()),
+        commit: b.p.commit.clone(),
         reference: &reference,
         at_scale: &at_scale,
-        wasm_gz: crate::wasm_sizes(),
+        wasm_gz: crate::wasm_sizes(&wasm_dir),
         load_seconds: &b.p.load_seconds,
         rate_limited: b.p.rate_limited,
     };
