@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use suite_client::discover::{find_suite, subnets};
 use suite_client::{checkpoint, Env, ExecutorEnv, Principal, Suite};
-use suite_tests::rollout;
+use suite_client::rollout;
 
 #[derive(Parser)]
 #[command(name = "suite", version, about = "The Sovereign Cloud Suite on the embedded executor: rollout, checkpoint report, status")]

@@ -1,6 +1,7 @@
 //! The one place where callers of the suite live: typed calls over the [`Env`] backend trait
 //! (implemented here by the embedded executor, [`ExecutorEnv`]), the deterministic actors, the
-//! messenger's client-side encryption ([`messenger`]) and the checkpoint report. The tests, the
+//! messenger's client-side encryption ([`messenger`]), the checkpoint report and the Pakistan
+//! rollout ([`rollout`], built from the per-canister steps in [`scenarios`]). The tests, the
 //! demo and the `suite` command (clients/suite_cli) all call the suite through this crate.
 
 pub mod actors;
@@ -10,6 +11,8 @@ pub mod discover;
 pub mod env;
 pub mod executor_env;
 pub mod messenger;
+pub mod rollout;
+pub mod scenarios;
 pub mod wasm;
 
 pub use call::*;

@@ -12,11 +12,9 @@ pub mod deploy_script;
 mod dfx_env;
 mod pocket_env;
 pub mod replica;
-pub mod rollout;
-pub mod scenarios;
 
 // The client core moved to clients/suite_client; its items keep their old paths here.
-pub use suite_client::{actors, checkpoint, messenger};
+pub use suite_client::{actors, checkpoint, messenger, rollout, scenarios};
 pub use suite_client::{call, env, wasm};
 
 pub use suite_client::call::*;

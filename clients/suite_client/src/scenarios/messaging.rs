@@ -1,7 +1,7 @@
 //! Rollout steps for `messaging`: deploying a shard, and a verified ministry talking with
 //! citizens, one to one and in a group of twenty, end-to-end encrypted.
 //!
-//! The encryption is done on the client side by `suite_client::messenger` (x25519-dalek, hkdf,
+//! The encryption is done on the client side by [`crate::messenger`] (x25519-dalek, hkdf,
 //! chacha20poly1305), exactly as canisters/messaging/README.md describes: the canister only ever
 //! receives and returns ciphertext envelopes. `pakistan_messaging(env, canister, citizens)` runs
 //! the whole exchange for the demo and the tests.
@@ -48,8 +48,8 @@ pub fn deploy_messaging(env: &mut dyn Env, edit: impl FnOnce(&mut InitArgs)) -> 
     deploy(env, &wasm("messaging"), (Some(args),))
 }
 
-// Client-side encryption: suite_client::messenger (re-exported so existing paths hold).
-pub use suite_client::messenger::{message_aad, seal, seal_with_key, Client, SCHEME};
+// Client-side encryption: crate::messenger (re-exported so existing paths hold).
+pub use crate::messenger::{message_aad, seal, seal_with_key, Client, SCHEME};
 
 // ---------------------------------------------------------------------------------------------
 // Typed calls

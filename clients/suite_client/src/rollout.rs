@@ -9,8 +9,8 @@ use candid::Principal;
 use interfaces::burn_ledger::{BurnError, ReportReceipt, UsageReport};
 use std::time::Duration;
 
-/// The four canisters of one deployment (defined in suite_client, which the checkpoint report uses).
-pub use suite_client::Suite;
+/// The four canisters of one deployment.
+pub use crate::Suite;
 
 /// Pakistan's license cap.
 pub const SEAT_CAP: u32 = 1_500;
