@@ -44,20 +44,10 @@ pub fn canister_name(ids: &bench::Ids, id: Principal) -> &'static str {
     }
 }
 
-/// Today's UTC date, `YYYY-MM-DD`.
+/// Today's UTC date, `YYYY-MM-DD` (the date part of the checkpoint report's `utc`).
 pub fn today() -> String {
-    let days = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() / 86_400) as i64;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    let now_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    suite_tests::checkpoint::utc(now_ns)[..10].to_string()
 }
 
 /// The commit the benchmark was built from (with `+changes` when the tree differs from it).
