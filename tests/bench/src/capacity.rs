@@ -18,9 +18,12 @@ pub const SWEEP_RUN_BUDGET: f64 = 4e9;
 /// Messages an active user sends a day, and the peak hour's rate over the day's average.
 pub const MESSAGES_PER_USER_PER_DAY: f64 = 40.0;
 pub const PEAK_TO_AVERAGE: f64 = 3.0;
-/// Stored bytes at which a shard stops taking new users (policy: well under a canister's and a
-/// shared subnet's memory, so existing users keep growing for years after).
+/// Stored bytes a shard is planned to hold at most (policy: well under a canister's stable
+/// memory and a small share of a subnet's, so a subnet hosts many shards).
 pub const STORED_BYTES_THRESHOLD: f64 = 64.0 * (1u64 << 30) as f64;
+/// Stored bytes at which a shard stops taking new users: half the plan, the other half left
+/// for the growth of the users it already has.
+pub const STOP_STORED_BYTES: f64 = STORED_BYTES_THRESHOLD / 2.0;
 /// Days of messages a user's storage is planned for (KeepForever grows without end), and a
 /// shorter retention for comparison.
 pub const PLANNED_DAYS: f64 = 365.0;
@@ -42,8 +45,13 @@ pub struct Capacity {
     pub users_by_storage: f64,
     /// The same when messages are kept `SHORT_RETENTION_DAYS`.
     pub users_by_storage_short_retention: f64,
+    /// Bytes a user adds a day (messages only).
+    pub bytes_per_user_per_day: f64,
+    /// The shard index's thresholds: users (for a 30-day and a 365-day retention) and stored bytes.
+    pub user_threshold_short_retention: f64,
     pub user_threshold: f64,
     pub stored_bytes_threshold: f64,
+    pub stop_stored_bytes: f64,
 }
 
 /// `send`, `register`: instructions per call; `sweep`: instructions per message swept;
@@ -56,6 +64,7 @@ pub fn capacity(send: f64, register: f64, sweep: f64, bytes_per_message: f64, by
     let bytes_per_user_planned = MESSAGES_PER_USER_PER_DAY * PLANNED_DAYS * bytes_per_message + bytes_per_user;
     let users_by_storage = STORED_BYTES_THRESHOLD / bytes_per_user_planned.max(1.0);
     let short = MESSAGES_PER_USER_PER_DAY * SHORT_RETENTION_DAYS * bytes_per_message + bytes_per_user;
+    let users_by_storage_short_retention = STORED_BYTES_THRESHOLD / short.max(1.0);
     Capacity {
         budget_per_second: budget,
         sends_per_second: sends,
@@ -66,9 +75,12 @@ pub fn capacity(send: f64, register: f64, sweep: f64, bytes_per_message: f64, by
         users_by_throughput,
         bytes_per_user_planned,
         users_by_storage,
-        users_by_storage_short_retention: STORED_BYTES_THRESHOLD / short.max(1.0),
+        users_by_storage_short_retention,
+        bytes_per_user_per_day: MESSAGES_PER_USER_PER_DAY * bytes_per_message,
+        user_threshold_short_retention: users_by_throughput.min(users_by_storage_short_retention),
         user_threshold: users_by_throughput.min(users_by_storage),
         stored_bytes_threshold: STORED_BYTES_THRESHOLD,
+        stop_stored_bytes: STOP_STORED_BYTES,
     }
 }
 

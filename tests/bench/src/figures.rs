@@ -11,7 +11,7 @@ pub struct QueryFigure {
     pub reply_bytes: u64,
 }
 
-/// One hot update and its baseline.
+/// One hot update and its baseline (means over `samples` calls).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct UpdateFigure {
     pub canister: String,
@@ -31,6 +31,9 @@ pub struct UpdateFigure {
     /// Cycles the call cost on the Normal 13-node schedule, all canisters together, as the
     /// executor charged them (ingress, execution, calls).
     pub cycles: u128,
+    /// Calls the means are over.
+    #[serde(default)]
+    pub samples: u32,
     /// Whether the ratio target applies (the hot path) or the figure is for information.
     pub hot: bool,
 }

@@ -75,6 +75,24 @@ pub const CANISTERS: [&str; 4] = ["subnet_registry", "license_issuer", "messagin
 /// The baseline's file name in a wasm directory.
 pub const BASELINE_WASM: &str = "bench_baseline.wasm";
 
+/// The commit a wasm directory was built from: its `COMMIT` file (or its parent's, as in a
+/// `git archive` export built with scripts/build.sh), the workspace's commit for `out/`, else
+/// "unknown".
+pub fn wasm_commit(dir: &std::path::Path) -> String {
+    for file in [dir.join("COMMIT"), dir.join("../COMMIT")] {
+        if let Ok(text) = std::fs::read_to_string(file) {
+            return text.trim().to_string();
+        }
+    }
+    let out = suite_tests::workspace_root().join("out");
+    let same = |a: &std::path::Path, b: &std::path::Path| a.canonicalize().ok() == b.canonicalize().ok();
+    if same(dir, &out) {
+        commit()
+    } else {
+        "unknown".into()
+    }
+}
+
 /// `<dir>/<canister>.wasm.gz` sizes (scripts/build.sh's gzip -9 output).
 pub fn wasm_sizes(dir: &std::path::Path) -> Vec<(String, u64)> {
     CANISTERS.iter().map(|c| (c.to_string(), std::fs::metadata(dir.join(format!("{c}.wasm.gz"))).map_or(0, |m| m.len()))).collect()

@@ -347,6 +347,9 @@ fn messages_to(b: &mut Bench, target: u64) -> Step {
 
 // ---------------------------------------------------------------- usage reports
 
+/// Hours app 0's first report covers (its history before the load).
+pub const BACKFILL_HOURS: u64 = 30 * 24;
+
 /// Cycles app `j` reports for an hour (a light app: a few billion cycles).
 pub fn app_hour_cycles(j: u64) -> u128 {
     2_000_000_000 + 1_000_000 * u128::from(j % 1000)
@@ -357,8 +360,11 @@ pub fn report_next(b: &mut Bench, j: u64) -> Result<ReportReceipt, BurnError> {
     let ledger = b.ids().ledger;
     let now = b.env.ex.time_ns();
     let (seq, last_end) = b.p.app_reports[j as usize];
-    let start = if seq == 0 { now - 3_600_000_000_000 } else { last_end };
-    let report = bl::usage(seq + 1, start, now, app_hour_cycles(j));
+    // App 0's first report covers the 30 days before the load, so the burn checkpoint's windows
+    // (up to 31 days) hold a month of hourly buckets at every scale.
+    let first = if j == 0 { BACKFILL_HOURS } else { 1 };
+    let start = if seq == 0 { now - first * 3_600_000_000_000 } else { last_end };
+    let report = bl::usage(seq + 1, start, now, app_hour_cycles(j) * u128::from(if seq == 0 { first } else { 1 }));
     let app = b.p.apps[j as usize];
     let r = bl::report_usage(b.env(), ledger, app, report);
     if r.is_ok() {

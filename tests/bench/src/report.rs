@@ -80,7 +80,7 @@ fn upgrade_at<'a>(figures: &'a Figures, canister: &str) -> Option<&'a UpgradeFig
 pub fn render(i: &Input) -> (String, Summary, Option<Capacity>) {
     let mut o = String::new();
     let s = i.at_scale;
-    let _ = writeln!(o, "## Benchmark at scale `{}` ({}, commit {})\n", i.scale, i.date, i.commit);
+    let _ = writeln!(o, "## Benchmark at scale `{}`\n\n{}; {}.\n", i.scale, i.date, i.commit);
     let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{} {k}", n(*v))).collect();
     let _ = writeln!(o, "Loaded: {}.\n", counts.join(", "));
 
@@ -125,6 +125,15 @@ pub fn render(i: &Input) -> (String, Summary, Option<Capacity>) {
             Some(r) => (n(r.instructions), q.instructions as f64 / r.instructions.max(1) as f64),
             None => ("-".into(), f64::NAN),
         };
+        let flat = if growth.is_nan() {
+            "-"
+        } else if growth <= FLAT_FACTOR {
+            "flat"
+        } else if growth <= 2.0 {
+            "**slow growth**"
+        } else {
+            "**grows with the data**"
+        };
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {:.2}x | {} | {} | {} |",
@@ -133,7 +142,7 @@ pub fn render(i: &Input) -> (String, Summary, Option<Capacity>) {
             reference,
             n(q.instructions),
             growth,
-            if growth.is_nan() { "-" } else { mark(growth <= FLAT_FACTOR) },
+            flat,
             mark(q.instructions <= QUERY_TARGET),
             n(q.reply_bytes)
         );
@@ -217,11 +226,21 @@ pub fn render(i: &Input) -> (String, Summary, Option<Capacity>) {
         let _ = writeln!(o, "| sustainable sends/s (KeepForever) | {} | budget / {} instructions a send |", f(c.sends_per_second), n(send));
         let _ = writeln!(o, "| sustainable sends/s (with a retention policy) | {} | budget / (send + {} swept) |", f(c.sends_per_second_with_sweep), f(sw.per_message()));
         let _ = writeln!(o, "| sustainable registrations/s | {} | budget / {} instructions |", f(c.registrations_per_second), n(register));
-        let _ = writeln!(o, "| users at the send limit | {} | {} messages/user/day, peak {}x the average |", f(c.users_by_throughput), capacity::MESSAGES_PER_USER_PER_DAY, capacity::PEAK_TO_AVERAGE);
-        let _ = writeln!(o, "| stored bytes planned per user | {} | {} days x {} msgs/day x {:.0} B + {:.0} B profile |", f(c.bytes_per_user_planned), capacity::PLANNED_DAYS, capacity::MESSAGES_PER_USER_PER_DAY, st.memory_per_message(), st.memory_per_user());
-        let _ = writeln!(o, "| users at the stored-bytes threshold | {} | {} GiB / bytes per user |", f(c.users_by_storage), f(c.stored_bytes_threshold / (1u64 << 30) as f64));
-        let _ = writeln!(o, "| the same with messages kept {} days | {} | {} GiB / ({} days of messages + profile) |", capacity::SHORT_RETENTION_DAYS, f(c.users_by_storage_short_retention), f(c.stored_bytes_threshold / (1u64 << 30) as f64), capacity::SHORT_RETENTION_DAYS);
-        let _ = writeln!(o, "| **stop taking new users at** | **{} users or {} GiB stored, whichever comes first** | |", f(c.user_threshold), f(c.stored_bytes_threshold / (1u64 << 30) as f64));
+        let gib = |x: f64| format!("{} GiB", f(x / (1u64 << 30) as f64));
+        let _ = writeln!(o, "| users at the send limit | {} | {} messages/user/day, peak {}x the average, with the sweep |", f(c.users_by_throughput), capacity::MESSAGES_PER_USER_PER_DAY, capacity::PEAK_TO_AVERAGE);
+        let _ = writeln!(o, "| stored bytes a user adds a day | {} | {} messages x {:.0} B |", f(c.bytes_per_user_per_day), capacity::MESSAGES_PER_USER_PER_DAY, st.memory_per_message());
+        let _ = writeln!(o, "| users that fill {}, messages kept {} days | {} | + {:.0} B profile each |", gib(c.stored_bytes_threshold), capacity::SHORT_RETENTION_DAYS, f(c.users_by_storage_short_retention), st.memory_per_user());
+        let _ = writeln!(o, "| users that fill {}, messages kept {} days | {} | (KeepForever: reached after that long) |", gib(c.stored_bytes_threshold), capacity::PLANNED_DAYS, f(c.users_by_storage));
+        let _ = writeln!(
+            o,
+            "| **shard index thresholds: stop taking new users at** | **{} users ({}-day retention) or {} users ({}-day); and at {} stored, whichever comes first** | users: min(send limit, storage); bytes: half the {} plan |",
+            f(c.user_threshold_short_retention),
+            capacity::SHORT_RETENTION_DAYS,
+            f(c.user_threshold),
+            capacity::PLANNED_DAYS,
+            gib(c.stop_stored_bytes),
+            gib(c.stored_bytes_threshold)
+        );
         cap = Some(c);
     }
 

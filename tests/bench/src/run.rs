@@ -62,6 +62,7 @@ fn wasm_dir(o: &Options) -> Result<PathBuf, String> {
             std::fs::copy(&from, tmp.join(format!("{name}.wasm.gz"))).map_err(|e| format!("{}: {e} (run `bash scripts/build.sh`)", from.display()))?;
         }
         std::fs::write(tmp.join(crate::BASELINE_WASM), load::baseline_wasm_bytes(&source)).map_err(|e| e.to_string())?;
+        std::fs::write(tmp.join("COMMIT"), crate::wasm_commit(&source)).map_err(|e| e.to_string())?;
         std::fs::rename(&tmp, &copy).map_err(|e| e.to_string())?;
     }
     Ok(copy)
@@ -126,7 +127,7 @@ fn run_with(o: Options, wasm_dir: PathBuf) -> Result<Outcome, String> {
     let input = report::Input {
         scale: &o.scale.name,
         date: format!("loaded from {}, measured {}", b.p.date, crate::today()),
-        commit: b.p.commit.clone(),
+        commit: format!("wasm built from {} ({}); harness at {}", crate::wasm_commit(&wasm_dir), crate::wasm_digests(&wasm_dir).join(", "), b.p.commit),
         reference: &reference,
         at_scale: &at_scale,
         wasm_gz: crate::wasm_sizes(&wasm_dir),

@@ -13,9 +13,9 @@
 //! |---|---|---|
 //! | `send_message` | `(nat64, Envelope)` | (conversation, seq) → message bytes |
 //! | `register` | `RegisterArgs` | caller → user bytes; handle → caller; (caller, 1) → key bytes |
-//! | `offer_license` | `(nat64, principal)` | new license id → license bytes |
+//! | `offer_license` | `(nat64, principal)` | next license id (entries + 1) → license bytes |
 //! | `accept_license` | `nat64` | license id → license bytes (replaces) |
-//! | `report_usage` | `UsageReportArg` | new burn id → burn record bytes |
+//! | `report_usage` | `UsageReportArg` | next burn id (entries + 1) → burn record bytes |
 //! | `record_placement` | `(principal, principal)` | canister → placement bytes |
 //!
 //! `fill` loads a map with synthetic entries (same key type, values of a given size) so the
@@ -49,7 +49,7 @@ thread_local! {
     static PLACEMENTS: Map<Principal, Vec<u8>> = RefCell::new(StableBTreeMap::init(mem(6)));
     /// The stored bytes of the next measured call, in the order it inserts them.
     static PREPARED: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
-    /// Ids handed out for new messages, licenses and burns (above every filled key).
+    /// Sequence numbers of new messages (above every filled key: appended to the conversation).
     static NEXT_ID: Cell<u64> = const { Cell::new(1 << 40) };
 }
 
@@ -91,7 +91,7 @@ fn register(args: RegisterArgs) {
 fn offer_license(program_id: u64, holder: Principal) {
     let _ = (program_id, holder);
     let value = take();
-    LICENSES.with_borrow_mut(|m| m.insert(next_id(), value));
+    LICENSES.with_borrow_mut(|m| m.insert(m.len() + 1, value));
 }
 
 #[update(decode_with = "common::decode::one")]
@@ -104,7 +104,7 @@ fn accept_license(license_id: u64) {
 fn report_usage(report: UsageReportArg) {
     drop(report);
     let value = take();
-    BURNS.with_borrow_mut(|m| m.insert(next_id(), value));
+    BURNS.with_borrow_mut(|m| m.insert(m.len() + 1, value));
 }
 
 #[update(decode_with = "common::decode::args")]
