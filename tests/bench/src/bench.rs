@@ -69,7 +69,11 @@ pub struct Bench {
     pub started: Instant,
     /// Where the wasm comes from (`<canister>.wasm.gz`, `bench_baseline.wasm`).
     pub wasm_dir: PathBuf,
+    last_save: Instant,
 }
+
+/// A long stage also saves this often (a crash loses at most this much loading).
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Loading stopped at the deadline; the state is saved.
 #[derive(Debug)]
@@ -86,6 +90,7 @@ impl Bench {
             deadline,
             started: Instant::now(),
             wasm_dir: suite_tests::workspace_root().join("out"),
+            last_save: Instant::now(),
         }
     }
 
@@ -104,7 +109,7 @@ impl Bench {
         let bytes = std::fs::read(&state).map_err(|e| format!("{}: {e}", state.display()))?;
         let ex = Executor::load_state(&bytes)?;
         let wasm_dir = dir.join("wasm");
-        Ok(Some(Bench { env: ExecutorEnv { ex }, p, dir: Some(dir.to_path_buf()), deadline, started: Instant::now(), wasm_dir }))
+        Ok(Some(Bench { env: ExecutorEnv { ex }, p, dir: Some(dir.to_path_buf()), deadline, started: Instant::now(), wasm_dir, last_save: Instant::now() }))
     }
 
     /// Writes the executor state and the progress (each to a temporary file, then renamed).
@@ -120,8 +125,17 @@ impl Bench {
         };
         write("executor.state", &state)?;
         write("progress.json", &serde_json::to_vec_pretty(&self.p).map_err(|e| e.to_string())?)?;
+        self.last_save = Instant::now();
         crate::say(&format!("saved the state ({} MB) to {} in {:.0} s", state.len() >> 20, dir.display(), t.elapsed().as_secs_f64()));
         Ok(())
+    }
+
+    /// Saves; a failure (a full disk) costs only the resume point, so loading goes on.
+    pub fn save_or_warn(&mut self) {
+        if let Err(e) = self.save() {
+            self.last_save = Instant::now();
+            crate::say(&format!("could not save the state ({e}); going on without a new resume point"));
+        }
     }
 
     /// Whether the deadline passed (the loaders then save and stop between chunks).
@@ -129,13 +143,15 @@ impl Bench {
         self.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
-    /// Between two chunks: stop at the deadline (the caller saves).
+    /// Between two chunks: stop at the deadline (the caller saves), and save now and then.
     pub fn checkpoint(&mut self) -> Step {
         if self.out_of_time() {
-            Err(Paused)
-        } else {
-            Ok(())
+            return Err(Paused);
         }
+        if self.dir.is_some() && self.last_save.elapsed() >= SAVE_EVERY {
+            self.save_or_warn();
+        }
+        Ok(())
     }
 
     pub fn ids(&self) -> Ids {

@@ -44,7 +44,7 @@ fn load(b: &mut Bench, target: &Scale) -> Step {
     let before = serde_json::to_string(&b.p).unwrap_or_default();
     let r = load::load_to(b, target);
     if serde_json::to_string(&b.p).unwrap_or_default() != before {
-        b.save().unwrap_or_else(|e| panic!("saving the state: {e}"));
+        b.save_or_warn();
     }
     r
 }
@@ -99,7 +99,7 @@ fn run_with(o: Options, wasm_dir: PathBuf) -> Result<Outcome, String> {
         b.p.date = crate::today();
         say("stage deploy: the four suite canisters (their release wasm), the baseline, policy, institutions, programs");
         load::deploy(&mut b);
-        b.save()?;
+        b.save_or_warn();
     }
     if b.p.reference.is_none() {
         say("stage reference: loading about 1,000 records per canister");
@@ -109,7 +109,7 @@ fn run_with(o: Options, wasm_dir: PathBuf) -> Result<Outcome, String> {
         say("stage reference: measuring queries and upgrades");
         let reference = Figures { queries: queries::measure(&mut b), upgrades: upkeep::upgrades(&mut b), counts: counts(&b), ..Figures::default() };
         b.p.reference = Some(reference);
-        b.save()?;
+        b.save_or_warn();
     }
     say(&format!("stage load: loading to scale {}", o.scale.name));
     if let Err(Paused) = load(&mut b, &o.scale) {
