@@ -70,7 +70,7 @@ pub fn deploy(b: &mut Bench) {
     b.p.policy_id = policy.id;
     let sectors = [lic::Sector::Government, lic::Sector::Education, lic::Sector::Startup, lic::Sector::Education, lic::Sector::Government];
     let institutions: Vec<u64> = (0..INSTITUTIONS)
-        .map(|i| li::create_institution(b.env(), suite.issuer, &format!("Institution {i}"), sectors[i as usize].clone()).id)
+        .map(|i| li::create_institution(b.env(), suite.issuer, &format!("Institution {i}"), sectors[i as usize]).id)
         .collect();
     let quota = suite_tests::rollout::SEAT_CAP / PROGRAMS as u32;
     for p in 0..PROGRAMS {
@@ -237,7 +237,7 @@ pub struct Parties {
 
 pub fn parties(k: u64) -> Parties {
     let first = k * USERS_PER_CONVERSATION;
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         let other = if k / 2 < PROBE_DIRECTS { ids::probe() } else { ids::user(first + 1) };
         Parties { direct: true, members: vec![ids::user(first), other] }
     } else {
@@ -295,7 +295,7 @@ pub fn envelope(label: &str, direct_parties: Option<&[Principal]>) -> Envelope {
 
 /// Sender and conversation index of loaded message `i` among `conversations` conversations.
 pub fn message_plan(i: u64, conversations: u64) -> (u64, Principal) {
-    if i % HOT_SHARE == 0 {
+    if i.is_multiple_of(HOT_SHARE) {
         let first = HOT * USERS_PER_CONVERSATION;
         return (HOT, ids::user(first + (i / HOT_SHARE) % USERS_PER_CONVERSATION));
     }

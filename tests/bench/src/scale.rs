@@ -33,6 +33,7 @@ pub struct Scale {
 }
 
 impl Scale {
+    #[allow(clippy::too_many_arguments)]
     fn new(name: &str, users: u64, messages: u64, licenses: u64, apps: u64, reports: u64, nodes: u64, subnets: u64) -> Scale {
         Scale {
             name: name.into(),
@@ -94,7 +95,7 @@ impl Scale {
         if !grows {
             return Err(format!("scale {} is smaller than the reference scale", self.name));
         }
-        if self.conversations < 2 * PROBE_DIRECTS.max(PROBE_GROUPS) || self.nodes % self.subnets != 0 {
+        if self.conversations < 2 * PROBE_DIRECTS.max(PROBE_GROUPS) || !self.nodes.is_multiple_of(self.subnets) {
             return Err(format!("scale {}: too few conversations, or nodes not a multiple of subnets", self.name));
         }
         Ok(())
