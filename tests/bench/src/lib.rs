@@ -50,8 +50,8 @@ pub fn today() -> String {
     suite_tests::checkpoint::utc(now_ns)[..10].to_string()
 }
 
-/// The commit the benchmark was built from (with `+changes` when the tree differs from it).
-pub fn commit() -> String {
+/// The workspace's commit, with `+changes` when files under `paths` differ from it.
+pub fn commit_of(paths: &[&str]) -> String {
     let git = |args: &[&str]| {
         std::process::Command::new("git")
             .args(args)
@@ -62,12 +62,23 @@ pub fn commit() -> String {
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
     };
     let head = git(&["rev-parse", "--short=10", "HEAD"]).unwrap_or_else(|| "unknown".into());
-    let dirty = git(&["status", "--porcelain", "--untracked-files=no", "--", "canisters", "out"]).is_some_and(|s| !s.is_empty());
-    if dirty {
+    let mut status = vec!["status", "--porcelain", "--untracked-files=no", "--"];
+    status.extend_from_slice(paths);
+    if git(&status).is_some_and(|s| !s.is_empty()) {
         format!("{head}+changes")
     } else {
         head
     }
+}
+
+/// The commit the canisters in `out/` come from (if `scripts/build.sh` ran on this tree).
+pub fn commit() -> String {
+    commit_of(&["canisters", "out"])
+}
+
+/// The commit of the benchmark's own code (this crate, the baseline, the executor, the clients).
+pub fn harness_commit() -> String {
+    commit_of(&["tests/bench", "tests/bench_baseline", "tests/executor", "tests/integration", "clients"])
 }
 
 /// The suite's canisters, as `out/<name>.wasm.gz` names them.

@@ -95,7 +95,7 @@ fn run_with(o: Options, wasm_dir: PathBuf) -> Result<Outcome, String> {
     b.wasm_dir = wasm_dir.clone();
     b.p.scale = Some(o.scale.clone());
     if b.p.ids.is_none() {
-        b.p.commit = crate::commit();
+        b.p.commit = crate::harness_commit();
         b.p.date = crate::today();
         say("stage deploy: the four suite canisters (their release wasm), the baseline, policy, institutions, programs");
         load::deploy(&mut b);
@@ -127,7 +127,13 @@ fn run_with(o: Options, wasm_dir: PathBuf) -> Result<Outcome, String> {
     let input = report::Input {
         scale: &o.scale.name,
         date: format!("loaded from {}, measured {}", b.p.date, crate::today()),
-        commit: format!("wasm built from {} ({}); harness at {}", crate::wasm_commit(&wasm_dir), crate::wasm_digests(&wasm_dir).join(", "), b.p.commit),
+        commit: format!(
+            "wasm built from {} (SHA-256 of .wasm.gz: {}); loaded with the benchmark at {}, measured with it at {}",
+            crate::wasm_commit(&wasm_dir),
+            crate::wasm_digests(&wasm_dir).join(", "),
+            b.p.commit,
+            crate::harness_commit()
+        ),
         reference: &reference,
         at_scale: &at_scale,
         wasm_gz: crate::wasm_sizes(&wasm_dir),
