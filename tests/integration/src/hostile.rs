@@ -8,7 +8,7 @@
 //! h.finish(); // panics listing every case that did not hold
 //! ```
 //!
-//! Records go to `target/hostile-cases/<canister>.<test>.<backend?>` as `tried held`.
+//! Records go to `target/hostile-cases/<canister>.<test>` as `tried held`.
 
 use crate::env::Env;
 use candid::Principal;
