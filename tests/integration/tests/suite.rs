@@ -292,14 +292,23 @@ fn upgrade_each_canister_mid_rollout(env: &mut dyn Env) {
 }
 scenario!(upgrade_each_canister_mid_rollout);
 
-/// The release whose wasm is kept under `tests/fixtures/release-<tag>/` (built from the tagged
-/// commit with `scripts/build.sh`).
-const PREVIOUS_RELEASE: &str = "v0.1.0";
 
 fn audit_len(env: &mut dyn Env, canister: Principal) -> u64 {
     let page: interfaces::audit::AuditPage =
         query1(env, canister, Principal::anonymous(), "audit_log", (interfaces::audit::PageRequest { start: None, limit: Some(0) },));
     page.total
+}
+
+/// The `schema_version` field of a canister's `config` (each canister has its own `Config` type).
+fn schema_version(env: &mut dyn Env, canister: Principal) -> u32 {
+    let bytes = env.query_raw(canister, Principal::anonymous(), "config", candid::encode_args(()).unwrap()).unwrap();
+    let args = candid::IDLArgs::from_bytes(&bytes).unwrap();
+    let candid::types::value::IDLValue::Record(fields) = &args.args[0] else { panic!("config is not a record") };
+    let field = fields.iter().find(|f| f.id.get_id() == candid::idl_hash("schema_version"));
+    match field.map(|f| &f.val) {
+        Some(candid::types::value::IDLValue::Nat32(v)) => *v,
+        other => panic!("config.schema_version: {other:?}"),
+    }
 }
 
 fn chain_valid(env: &mut dyn Env, canister: Principal) {
@@ -308,16 +317,22 @@ fn chain_valid(env: &mut dyn Env, canister: Principal) {
     assert_eq!(check, interfaces::audit::ChainCheck::Valid { checked: total }, "{canister}");
 }
 
-/// A suite of the previous release, with the whole rollout's data in it, upgraded canister by
+/// A suite of a previous release (its wasm kept under `tests/fixtures/release-<tag>/`, built from
+/// the tagged commit with `scripts/build.sh`), with the whole rollout's data in it, upgraded canister by
 /// canister to this release: every record survives (the report is consistent with what the
 /// rollout did), each audit chain still verifies and keeps its entries, reporting carries on in
-/// sequence — and going back to the previous release is refused.
-fn upgrade_from_previous_release(env: &mut dyn Env) {
-    let (suite, done) = with_wasm_dir(release_dir(PREVIOUS_RELEASE), || deploy_and_roll_out(env));
+/// sequence — and going back to the previous release is refused wherever the stored schema is newer.
+fn upgrade_from_release(env: &mut dyn Env, release: &str) {
+    let (suite, done) = with_wasm_dir(release_dir(release), || deploy_and_roll_out(env));
     let canisters = [(suite.registry, "subnet_registry"), (suite.issuer, "license_issuer"), (suite.messaging, "messaging"), (suite.ledger, "burn_ledger")];
     let lengths: Vec<u64> = canisters.iter().map(|(c, _)| audit_len(env, *c)).collect();
+    let mut newer_schema = Vec::new();
     for (canister, name) in canisters {
+        let before = schema_version(env, canister);
         upgrade(env, canister, name);
+        if schema_version(env, canister) > before {
+            newer_schema.push((canister, name));
+        }
     }
     let report = checkpoint::fetch(env, suite, done.subnet.id);
     assert_report_consistent(&report, &done);
@@ -331,15 +346,24 @@ fn upgrade_from_previous_release(env: &mut dyn Env) {
         let info = ledger_view(env, suite.ledger, r);
         assert!(info.reports >= 2 && info.missing_sequences == 0, "{r}: {info:?}");
     }
-    for (canister, name) in canisters {
-        let old = with_wasm_dir(release_dir(PREVIOUS_RELEASE), || wasm(name));
+    // Going back is refused wherever this release stores a newer schema (an equal schema may go back).
+    for (canister, name) in newer_schema {
+        let old = with_wasm_dir(release_dir(release), || wasm(name));
         let refused = env.upgrade(canister, &old, candid::encode_one(None::<()>).unwrap());
         assert!(refused.as_ref().is_err_and(|r| r.message.contains("downgrade")), "{name}: downgrade not refused: {refused:?}");
     }
     // The refused downgrades left the current code running.
     assert_report_consistent(&checkpoint::fetch(env, suite, done.subnet.id), &done);
 }
-scenario!(upgrade_from_previous_release);
+fn upgrade_from_v0_1_0(env: &mut dyn Env) {
+    upgrade_from_release(env, "v0.1.0");
+}
+scenario!(upgrade_from_v0_1_0);
+
+fn upgrade_from_v0_2_0(env: &mut dyn Env) {
+    upgrade_from_release(env, "v0.2.0");
+}
+scenario!(upgrade_from_v0_2_0);
 
 /// Re-running deploy-local.sh on a live suite does not undo governance: an authority added by a
 /// proposal survives an upgrade without an argument (what the script sends unless told
