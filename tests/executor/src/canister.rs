@@ -1,6 +1,7 @@
 //! Per-canister bookkeeping outside the wasm: call contexts, callbacks, the installed runtime.
 
 use crate::instance::Runtime;
+use crate::lifecycle::ManagementState;
 use crate::system_api::SystemState;
 use crate::types::MessageId;
 use candid::Principal;
@@ -49,11 +50,22 @@ pub struct Canister {
     pub runtime: Option<Runtime>,
     pub call_contexts: BTreeMap<u64, CallContext>,
     pub callbacks: BTreeMap<u64, Callback>,
+    /// What the management canister keeps about it: settings, chunk store, snapshots, history,
+    /// `stop_canister` calls waiting.
+    pub mgmt: ManagementState,
 }
 
 impl Canister {
     pub fn new(sys: SystemState) -> Self {
-        Canister { sys, runtime: None, call_contexts: BTreeMap::new(), callbacks: BTreeMap::new() }
+        Canister { sys, runtime: None, call_contexts: BTreeMap::new(), callbacks: BTreeMap::new(), mgmt: ManagementState::default() }
+    }
+
+    /// Memory the canister is charged for (interface spec, canister_status "memory_size"): heap,
+    /// stable memory, the module as installed, the chunk store (each chunk counts as 1 MiB) and
+    /// its snapshots.
+    pub fn memory_bytes(&self) -> u64 {
+        let (heap, binary) = self.runtime.as_ref().map_or((0, 0), |r| (r.heap_size() as u64, r.module.wasm.len() as u64));
+        heap + binary + self.sys.stable.size_bytes() + self.mgmt.chunk_store_bytes() + self.mgmt.snapshots_bytes()
     }
 
     /// Which entry point serves `method` for an update-style call, if any.

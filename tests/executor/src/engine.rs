@@ -22,6 +22,11 @@ pub struct CompiledModule {
     pub pre: InstancePre<HostState>,
     pub mutable_globals: Vec<u32>,
     pub exports: Vec<String>,
+    /// Bytes of the (decompressed) module's custom sections (canister_status memory metrics).
+    pub custom_sections_size: u64,
+    /// Declares enhanced orthogonal persistence (an `icp:private enhanced-orthogonal-persistence`
+    /// custom section): upgrades must keep its wasm memory.
+    pub enhanced_orthogonal_persistence: bool,
 }
 
 impl CompiledModule {
@@ -68,14 +73,35 @@ pub fn compile(wasm: &[u8]) -> Result<Arc<CompiledModule>, String> {
     }
     let original = wasm.to_vec();
     let wasm = maybe_gunzip(wasm)?;
+    let (custom_sections_size, enhanced_orthogonal_persistence) = custom_sections(&wasm);
     let Instrumented { wasm: instrumented, mutable_globals, .. } = instrument(&wasm)?;
     let module = load_or_compile(&hash, &instrumented)?;
     let exports = module.exports().map(|e| e.name().to_string()).collect();
     let linker = system_api::linker_for(engine(), &module)?;
     let pre = linker.instantiate_pre(&module).map_err(|e| format!("cannot link canister module: {e:#}"))?;
-    let compiled = Arc::new(CompiledModule { hash, wasm: Arc::new(original), pre, mutable_globals, exports });
+    let compiled = Arc::new(CompiledModule {
+        hash,
+        wasm: Arc::new(original),
+        pre,
+        mutable_globals,
+        exports,
+        custom_sections_size,
+        enhanced_orthogonal_persistence,
+    });
     memo.lock().unwrap().insert(hash, compiled.clone());
     Ok(compiled)
+}
+
+/// Total size of the custom sections and whether one declares enhanced orthogonal persistence.
+fn custom_sections(wasm: &[u8]) -> (u64, bool) {
+    let (mut size, mut eop) = (0u64, false);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let Ok(wasmparser::Payload::CustomSection(r)) = payload {
+            size += r.data().len() as u64 + r.name().len() as u64;
+            eop |= matches!(r.name(), "icp:private enhanced-orthogonal-persistence" | "icp:public enhanced-orthogonal-persistence");
+        }
+    }
+    (size, eop)
 }
 
 fn load_or_compile(hash: &[u8; 32], instrumented: &[u8]) -> Result<Module, String> {

@@ -21,7 +21,7 @@ pub const GENESIS_NS: u64 = 1_735_689_600_000_000_000;
 const MAX_MESSAGES_PER_RUN: usize = 1_000_000;
 
 #[derive(Clone, Debug)]
-enum Payload {
+pub(crate) enum Payload {
     Reply(Vec<u8>),
     Reject(RejectCode, String),
 }
@@ -132,7 +132,7 @@ impl Executor {
         self.queue.is_empty() && self.canisters.values().all(|c| c.call_contexts.is_empty() && c.callbacks.is_empty())
     }
 
-    fn fresh_id(&mut self) -> u64 {
+    pub(crate) fn fresh_id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
@@ -144,7 +144,15 @@ impl Executor {
         self.create_canister_with(CanisterSettings { controllers, ..Default::default() })
     }
 
+    /// Creates an empty canister (recorded in its history as created by its first controller).
     pub fn create_canister_with(&mut self, settings: CanisterSettings) -> Principal {
+        let by = crate::lifecycle::ChangeBy::user(settings.controllers.first().copied().unwrap_or(Principal::anonymous()));
+        let id = self.new_canister(settings);
+        self.record_creation(id, &by);
+        id
+    }
+
+    pub(crate) fn new_canister(&mut self, settings: CanisterSettings) -> Principal {
         // Ids like the IC's first application subnet range: u64 index + 0x01 0x01.
         let mut bytes = [0u8; 10];
         bytes[..8].copy_from_slice(&self.next_canister.to_be_bytes());
@@ -182,10 +190,14 @@ impl Executor {
         self.canister(id).sys.controllers.clone()
     }
 
+    /// Sets the controllers (recorded in the canister's history as a change by its first
+    /// controller before the change, as its developer would make it).
     pub fn set_controllers(&mut self, id: Principal, controllers: Vec<Principal>) {
         let c = self.canister_mut(id);
-        c.sys.controllers = controllers;
+        let by = crate::lifecycle::ChangeBy::user(c.sys.controllers.first().copied().unwrap_or(Principal::anonymous()));
+        c.sys.controllers = controllers.clone();
         c.sys.version += 1;
+        self.record_change(id, &by, ic_management_canister_types::ChangeDetails::ControllersChange(ic_management_canister_types::ControllersChangeRecord { controllers }));
     }
 
     /// Sets the canister's environment variables (read with `ic0.env_var_*`).
@@ -203,8 +215,7 @@ impl Executor {
     /// The balance below which `id` is frozen (its idle storage burn over its freezing threshold).
     pub fn freezing_limit(&self, id: Principal) -> u128 {
         let c = self.canister(id);
-        let heap = c.runtime.as_ref().map_or(0, |r| r.heap_size()) as u64;
-        costs::freezing_limit(heap + c.sys.stable.size_bytes(), c.sys.freezing_threshold_seconds)
+        costs::freezing_limit(c.memory_bytes(), c.sys.freezing_threshold_seconds)
     }
 
     /// Sets the canister's freezing threshold (seconds of idle burn kept in reserve).
@@ -325,6 +336,7 @@ impl Executor {
             }
         }
         self.queue.extend(expired);
+        self.expire_stop_requests();
     }
 
     /// One round: fires due global timers (and heartbeats), then delivers every message until
@@ -383,19 +395,31 @@ impl Executor {
     /// `install_code` (interface spec: "IC method install_code"). All or nothing: if a hook
     /// traps, the canister keeps its previous module and state.
     pub fn install_code(&mut self, id: Principal, mode: InstallMode, wasm: &[u8], arg: Vec<u8>, sender: Principal) -> Result<(), Reject> {
-        let Some(c) = self.canisters.get(&id) else {
-            return Err(Reject::new(ErrorCode::CanisterNotFound, format!("Canister {id} not found")));
-        };
-        if !c.sys.controllers.contains(&sender) {
-            return Err(Reject::new(
-                ErrorCode::CanisterInvalidController,
-                format!("Only the controllers of the canister {id} can control it."),
-            ));
-        }
+        self.install_code_with(id, mode, UpgradeOptions::default(), wasm, arg, sender)
+    }
+
+    /// `install_code` with the `upgrade` options (`skip_pre_upgrade`, `wasm_memory_persistence`).
+    pub fn install_code_with(&mut self, id: Principal, mode: InstallMode, options: UpgradeOptions, wasm: &[u8], arg: Vec<u8>, sender: Principal) -> Result<(), Reject> {
+        let origin = crate::lifecycle::ChangeBy::user(sender);
+        self.install_code_by(id, mode, options, wasm, arg, &origin)
+    }
+
+    pub(crate) fn install_code_by(
+        &mut self,
+        id: Principal,
+        mode: InstallMode,
+        options: UpgradeOptions,
+        wasm: &[u8],
+        arg: Vec<u8>,
+        by: &crate::lifecycle::ChangeBy,
+    ) -> Result<(), Reject> {
+        let sender = by.principal;
+        self.controlled_by(id, sender)?;
+        let c = &self.canisters[&id];
         match (mode, c.runtime.is_some()) {
             (InstallMode::Install, true) => {
                 return Err(Reject::new(
-                    ErrorCode::CanisterContractViolation,
+                    ErrorCode::CanisterNonEmpty,
                     format!("Canister {id} cannot be installed because the canister is not empty. Try installing with mode='reinstall' instead."),
                 ))
             }
@@ -404,7 +428,29 @@ impl Executor {
             }
             _ => {}
         }
-        let module = engine::compile(wasm).map_err(|e| Reject::new(ErrorCode::CanisterContractViolation, e))?;
+        if mode != InstallMode::Upgrade && options != UpgradeOptions::default() {
+            return Err(Reject::new(ErrorCode::InvalidManagementPayload, "upgrade options are only allowed with mode upgrade".to_string()));
+        }
+        let module = engine::compile(wasm).map_err(|e| Reject::new(ErrorCode::CanisterInvalidWasm, format!("Error from Canister {id}: Canister's Wasm module is not valid: {e}")))?;
+        // Enhanced orthogonal persistence (interface spec, "Canister upgrades"): the heap may be
+        // kept only by a module that declares it, and such a module must keep it.
+        if mode == InstallMode::Upgrade {
+            match (options.keep_wasm_memory, module.enhanced_orthogonal_persistence) {
+                (true, false) => {
+                    return Err(Reject::new(
+                        ErrorCode::CanisterContractViolation,
+                        format!("Error from Canister {id}: the `wasm_memory_persistence = keep` upgrade option requires that the new canister module supports enhanced orthogonal persistence."),
+                    ))
+                }
+                (false, true) => {
+                    return Err(Reject::new(
+                        ErrorCode::CanisterContractViolation,
+                        format!("Error from Canister {id}: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option."),
+                    ))
+                }
+                _ => {}
+            }
+        }
         let now = self.now;
         let subnet = self.subnet;
         let c = self.canisters.get_mut(&id).unwrap();
@@ -418,7 +464,7 @@ impl Executor {
         let result = (|| -> Result<Runtime, TrapInfo> {
             if mode == InstallMode::Upgrade {
                 let rt = old_runtime.as_mut().unwrap();
-                if rt.module.exports_fn("canister_pre_upgrade") {
+                if rt.module.exports_fn("canister_pre_upgrade") && !options.skip_pre_upgrade {
                     let msg = lifecycle_msg(EntryKind::PreUpgrade, sender, Vec::new(), now, budget);
                     let (_, n, trap) = rt.run(&mut c.sys, msg, &Target::Export("canister_pre_upgrade".into()));
                     budget -= n;
@@ -436,6 +482,10 @@ impl Executor {
             c.sys.global_timer = 0;
             let mut rt = Runtime::new(module.clone(), subnet)
                 .map_err(|e| TrapInfo { error_code: ErrorCode::CanisterContractViolation, message: e })?;
+            if options.keep_wasm_memory {
+                let heap = old_runtime.as_mut().unwrap().snapshot().heap;
+                rt.load_heap(&heap).map_err(|e| TrapInfo { error_code: ErrorCode::CanisterContractViolation, message: e })?;
+            }
             let (hook, kind) = match mode {
                 InstallMode::Upgrade => ("canister_post_upgrade", EntryKind::PostUpgrade),
                 _ => ("canister_init", EntryKind::Init),
@@ -460,6 +510,8 @@ impl Executor {
             Ok(rt) => {
                 c.runtime = Some(rt);
                 c.sys.version += 1;
+                let hash = module.hash.to_vec();
+                self.record_change(id, by, crate::lifecycle::deployment(mode, hash));
                 Ok(())
             }
             Err(trap) => {
@@ -493,12 +545,18 @@ impl Executor {
                 self.respond(&cc.origin, Payload::Reject(reject.code, reject.message.clone()), Some(reject.error_code.unwrap()), cc.cycles_available, cc.tree);
             }
         }
+        let by = crate::lifecycle::ChangeBy::user(self.canister(id).sys.controllers.first().copied().unwrap_or(Principal::anonymous()));
+        self.record_change(id, &by, ic_management_canister_types::ChangeDetails::CodeUninstall);
+        self.update_stopping(id);
     }
 
     /// Stops the canister: new calls are rejected; it becomes Stopped once its open call
     /// contexts are closed (this delivers pending messages until then).
     pub fn stop_canister(&mut self, id: Principal) -> Result<(), Reject> {
-        self.canister_mut(id).sys.status = Some(CanisterStatus::Stopping);
+        let c = self.canister_mut(id);
+        if c.sys.status != Some(CanisterStatus::Stopped) {
+            c.sys.status = Some(CanisterStatus::Stopping);
+        }
         self.run_until_idle();
         self.update_stopping(id);
         match self.status(id) {
@@ -510,16 +568,43 @@ impl Executor {
         }
     }
 
+    /// Starts the canister (interface spec, "IC method start_canister"): `stop_canister` calls
+    /// still waiting for a stopping canister are rejected.
     pub fn start_canister(&mut self, id: Principal) {
-        self.canister_mut(id).sys.status = Some(CanisterStatus::Running);
+        let c = self.canister_mut(id);
+        c.sys.status = Some(CanisterStatus::Running);
+        let waiting = std::mem::take(&mut c.mgmt.pending_stops);
+        for w in waiting {
+            let r = Reject::new(ErrorCode::CanisterStoppingCancelled, format!("Canister {id}'s stop request was cancelled."));
+            self.respond(&w.origin, Payload::Reject(r.code, r.message), r.error_code, w.refund, w.tree);
+        }
     }
 
-    fn update_stopping(&mut self, id: Principal) {
-        if let Some(c) = self.canisters.get_mut(&id) {
-            if c.sys.status == Some(CanisterStatus::Stopping) && c.call_contexts.is_empty() {
-                c.sys.status = Some(CanisterStatus::Stopped);
+    /// A stopping canister without open call contexts becomes Stopped, and the `stop_canister`
+    /// calls waiting for it are answered.
+    pub(crate) fn update_stopping(&mut self, id: Principal) {
+        let Some(c) = self.canisters.get_mut(&id) else { return };
+        if c.sys.status == Some(CanisterStatus::Stopping) && c.call_contexts.is_empty() {
+            c.sys.status = Some(CanisterStatus::Stopped);
+        }
+        if c.sys.status == Some(CanisterStatus::Stopped) && !c.mgmt.pending_stops.is_empty() {
+            let waiting = std::mem::take(&mut c.mgmt.pending_stops);
+            for w in waiting {
+                self.respond(&w.origin, Payload::Reply(candid::encode_args(()).expect("encode ()")), None, w.refund, w.tree);
             }
         }
+    }
+
+    /// `stop_canister` from a call: answered when the canister is stopped (now, or when its
+    /// last call context closes), or rejected after the replica's timeout.
+    pub(crate) fn stop_from_call(&mut self, id: Principal, origin: Origin, tree: u64, refund: u128) {
+        let deadline = self.now + crate::lifecycle::STOP_CANISTER_TIMEOUT_NS;
+        let c = self.canister_mut(id);
+        if c.sys.status != Some(CanisterStatus::Stopped) {
+            c.sys.status = Some(CanisterStatus::Stopping);
+        }
+        c.mgmt.pending_stops.push(crate::lifecycle::PendingStop { origin, tree, deadline, refund });
+        self.update_stopping(id);
     }
 
     // ------------------------------------------------------------------ ingress
@@ -704,10 +789,10 @@ impl Executor {
             ex.respond(&origin, Payload::Reject(r.code, r.message), code, cycles, tree)
         };
         if to == Principal::management_canister() {
-            let result = management::handle(self, caller, &method, &arg);
-            match result {
-                Ok(bytes) => self.respond(&origin, Payload::Reply(bytes), None, cycles, tree),
-                Err(r) => fail(self, r),
+            match management::handle(self, &origin, caller, &method, &arg, cycles, tree) {
+                management::Outcome::Reply(bytes, refund) => self.respond(&origin, Payload::Reply(bytes), None, refund, tree),
+                management::Outcome::Reject(r) => fail(self, r),
+                management::Outcome::Deferred => {}
             }
             return;
         }
@@ -800,6 +885,7 @@ impl Executor {
         cc.outstanding -= 1;
         if c.runtime.is_none() {
             self.close_if_done(to, cc_id, None, tree);
+            self.update_stopping(to);
             return;
         }
         let cc = &c.call_contexts[&cc_id];
@@ -915,7 +1001,7 @@ impl Executor {
         self.respond(&cc.origin, payload, reject.error_code, cc.cycles_available, tree);
     }
 
-    fn respond(&mut self, origin: &Origin, payload: Payload, error_code: Option<ErrorCode>, refund: u128, tree: u64) {
+    pub(crate) fn respond(&mut self, origin: &Origin, payload: Payload, error_code: Option<ErrorCode>, refund: u128, tree: u64) {
         match origin {
             Origin::Ingress(m) => {
                 let result = match payload {
@@ -995,8 +1081,8 @@ impl Executor {
     fn execute(&mut self, id: Principal, msg: MessageCtx, target: Target, persist: bool, method: &str) -> (MessageCtx, u64, Option<TrapInfo>) {
         let kind = msg.kind;
         let c = self.canisters.get_mut(&id).expect("canister");
+        c.sys.freezing_limit = costs::freezing_limit(c.memory_bytes(), c.sys.freezing_threshold_seconds);
         let rt = c.runtime.as_mut().expect("installed");
-        c.sys.freezing_limit = costs::freezing_limit(rt.heap_size() as u64 + c.sys.stable.size_bytes(), c.sys.freezing_threshold_seconds);
         let snap = rt.snapshot();
         let (cycles, certified, timer) = (c.sys.cycles, c.sys.certified_data.clone(), c.sys.global_timer);
         c.sys.stable.begin();
@@ -1032,10 +1118,6 @@ impl Executor {
         }
         out.truncate(n);
         out
-    }
-
-    pub(crate) fn canister_opt(&self, id: Principal) -> Option<&Canister> {
-        self.canisters.get(&id)
     }
 }
 

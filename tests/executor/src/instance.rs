@@ -95,6 +95,22 @@ impl Runtime {
         Ok(())
     }
 
+    /// Replaces the heap's contents with `heap` (grown as needed; a larger heap keeps its tail
+    /// zeroed): an upgrade that keeps the wasm memory, or a loaded snapshot.
+    pub fn load_heap(&mut self, heap: &[u8]) -> Result<(), String> {
+        let Some(m) = self.memory else {
+            return if heap.is_empty() { Ok(()) } else { Err("the module has no memory to load a heap into".into()) };
+        };
+        let have = m.data_size(&self.store);
+        if have < heap.len() {
+            m.grow(&mut self.store, ((heap.len() - have) / 65536) as u64).map_err(|e| format!("growing heap: {e}"))?;
+        }
+        let data = m.data_mut(&mut self.store);
+        data[..heap.len()].copy_from_slice(heap);
+        data[heap.len()..].fill(0);
+        Ok(())
+    }
+
     /// Runs `target` with `msg` over `sys` (swapped in for the duration) and at most
     /// `msg.instruction_limit` instructions. Returns the context (with what the message
     /// produced), the instructions executed, and the trap if any. Rolling back is the

@@ -8,6 +8,7 @@ mod persist;
 mod engine;
 mod executor;
 mod instance;
+mod lifecycle;
 pub mod instrument;
 mod management;
 mod stable;
@@ -17,7 +18,10 @@ mod types;
 pub use executor::{CanisterSettings, ExecutionRecord, Executor, Step, DEFAULT_CYCLES, GENESIS_NS};
 pub use instance::TrapInfo;
 pub use system_api::EntryKind;
+pub use lifecycle::{StoredSettings, MAX_CHUNK_BYTES, MAX_SNAPSHOTS, STOP_CANISTER_TIMEOUT_NS};
 pub use types::*;
+/// The management canister's Candid types (ic-management-canister-types), as the executor uses them.
+pub use ic_management_canister_types as mgmt;
 
 /// Compiles a module ahead of use (fills the compiled-module cache); useful to keep the first
 /// test from paying the compilation inside a timed section.

@@ -1,185 +1,191 @@
-//! The management canister (`aaaaa-aa`) methods that canisters call: `raw_rand`,
-//! `canister_status` and `canister_info`. Anything else is rejected with a message naming the method.
+//! The management canister (`aaaaa-aa`): decodes a call's Candid argument (the types of
+//! ic-management-canister-types 0.8, which ic-cdk 0.20 canisters encode), runs the typed
+//! operation of `lifecycle.rs` / `executor.rs`, and encodes the reply. Every method cites the
+//! section of the interface specification ("The IC management canister") it follows. Methods
+//! not listed are rejected naming themselves.
 
+use crate::canister::Origin;
 use crate::executor::Executor;
-use crate::types::{CanisterStatus, ErrorCode, Reject};
-use candid::{CandidType, Deserialize, Nat, Principal};
-use ic_management_canister_types::{CanisterInfoArgs, CanisterInfoResult};
+use crate::lifecycle::{install_mode, ChangeBy};
+use crate::types::{ErrorCode, Reject};
+use candid::utils::ArgumentEncoder;
+use candid::{CandidType, Principal};
+use ic_management_canister_types as mgmt;
+use serde::de::DeserializeOwned;
 
-#[derive(CandidType, Deserialize)]
-struct CanisterIdRecord {
-    canister_id: Principal,
+/// What a call to the management canister produced.
+pub(crate) enum Outcome {
+    /// The reply and the cycles returned to the caller.
+    Reply(Vec<u8>, u128),
+    /// Rejected; every attached cycle is returned.
+    Reject(Reject),
+    /// Answered later (`stop_canister` waits for the canister to stop).
+    Deferred,
 }
 
-#[derive(CandidType)]
-#[allow(non_camel_case_types)]
-enum Status {
-    running,
-    stopping,
-    stopped,
+fn decode<T: DeserializeOwned + CandidType>(method: &str, arg: &[u8]) -> Result<T, Reject> {
+    candid::decode_one(arg)
+        .map_err(|e| Reject::new(ErrorCode::InvalidManagementPayload, format!("Error decoding candid of the argument to {method}: {e}")))
 }
 
-#[derive(CandidType)]
-#[allow(non_camel_case_types)]
-enum LogVisibility {
-    controllers,
+fn encode<T: ArgumentEncoder>(v: T) -> Vec<u8> {
+    candid::encode_args(v).expect("encoding a management canister reply")
 }
 
-#[derive(CandidType)]
-struct EnvironmentVariable {
-    name: String,
-    value: String,
+fn canisters_only(method: &str) -> Reject {
+    Reject::new(ErrorCode::CanisterRejectedMessage, format!("Only canisters can call ic00 method {method}"))
 }
 
-#[derive(CandidType)]
-struct DefiniteCanisterSettings {
-    controllers: Vec<Principal>,
-    compute_allocation: Nat,
-    memory_allocation: Nat,
-    freezing_threshold: Nat,
-    reserved_cycles_limit: Nat,
-    log_visibility: LogVisibility,
-    log_memory_limit: Nat,
-    snapshot_visibility: LogVisibility,
-    wasm_memory_limit: Nat,
-    wasm_memory_threshold: Nat,
-    environment_variables: Vec<EnvironmentVariable>,
+pub(crate) fn handle(ex: &mut Executor, origin: &Origin, caller: Principal, method: &str, arg: &[u8], cycles: u128, tree: u64) -> Outcome {
+    match dispatch(ex, origin, caller, method, arg, cycles, tree) {
+        Ok(Some((bytes, refund))) => Outcome::Reply(bytes, refund),
+        Ok(None) => Outcome::Deferred,
+        Err(r) => Outcome::Reject(r),
+    }
 }
 
-#[derive(CandidType)]
-struct MemoryMetrics {
-    wasm_memory_size: Nat,
-    stable_memory_size: Nat,
-    global_memory_size: Nat,
-    wasm_binary_size: Nat,
-    custom_sections_size: Nat,
-    canister_history_size: Nat,
-    wasm_chunk_store_size: Nat,
-    snapshots_size: Nat,
-    log_memory_store_size: Nat,
-}
-
-#[derive(CandidType)]
-struct QueryStats {
-    num_calls_total: Nat,
-    num_instructions_total: Nat,
-    request_payload_bytes_total: Nat,
-    response_payload_bytes_total: Nat,
-}
-
-/// `canister_status_result` as in ic-management-canister-types 0.8 (a superset is harmless:
-/// extra record fields are ignored by the decoder; a missing one would fail it).
-#[derive(CandidType)]
-struct CanisterStatusResult {
-    status: Status,
-    ready_for_migration: bool,
-    version: u64,
-    settings: DefiniteCanisterSettings,
-    module_hash: Option<Vec<u8>>,
-    memory_size: Nat,
-    memory_metrics: MemoryMetrics,
-    cycles: Nat,
-    reserved_cycles: Nat,
-    idle_cycles_burned_per_day: Nat,
-    query_stats: QueryStats,
-}
-
-fn n(v: impl Into<u128>) -> Nat {
-    Nat::from(v.into())
-}
-
-pub(crate) fn handle(ex: &mut Executor, caller: Principal, method: &str, arg: &[u8]) -> Result<Vec<u8>, Reject> {
-    let bad = |e: candid::Error| Reject::new(ErrorCode::CanisterContractViolation, format!("management canister: bad argument to {method}: {e}"));
+/// `Ok(Some((reply, refund)))`, `Ok(None)` when deferred.
+#[allow(clippy::type_complexity)]
+fn dispatch(ex: &mut Executor, origin: &Origin, caller: Principal, method: &str, arg: &[u8], cycles: u128, tree: u64) -> Result<Option<(Vec<u8>, u128)>, Reject> {
+    let from_canister = matches!(origin, Origin::Canister { .. });
+    // Who the canister history names: a canister (with the version it sent) or a user.
+    let by = |version: Option<u64>| if from_canister { ChangeBy::canister(caller, version) } else { ChangeBy::user(caller) };
+    let done = |bytes: Vec<u8>| Ok(Some((bytes, cycles)));
     match method {
+        // "IC method raw_rand": canisters only; 32 bytes (deterministic here).
         "raw_rand" => {
-            candid::decode_args::<()>(arg).map_err(bad)?;
+            candid::decode_args::<()>(arg).map_err(|e| Reject::new(ErrorCode::InvalidManagementPayload, format!("raw_rand takes no argument: {e}")))?;
+            if !from_canister {
+                return Err(canisters_only(method));
+            }
             let bytes = ex.random_bytes(32);
             // `blob` and `vec nat8` are the same Candid type.
-            Ok(candid::encode_one(bytes).expect("encode raw_rand"))
+            done(encode((bytes,)))
         }
-        // Spec: any canister may ask about any canister; users cannot (ingress is refused).
-        "canister_info" => {
-            // The executor keeps no canister history: `recent_changes` is empty, `total_num_changes` 0.
-            let (args,): (CanisterInfoArgs,) = candid::decode_args(arg).map_err(bad)?;
-            if ex.canister_opt(caller).is_none() {
-                return Err(Reject::new(ErrorCode::CanisterContractViolation, "canister_info can only be called by canisters".to_string()));
+        // "IC method create_canister": canisters only; the attached cycles less the creation fee
+        // become the new canister's balance; controllers default to the caller.
+        "create_canister" => {
+            let args: mgmt::CreateCanisterArgs = decode(method, arg)?;
+            if !from_canister {
+                return Err(canisters_only(method));
             }
-            let id = args.canister_id;
-            let Some(c) = ex.canister_opt(id) else {
-                return Err(Reject::new(ErrorCode::CanisterNotFound, format!("Canister {id} not found")));
-            };
-            let result = CanisterInfoResult {
-                total_num_changes: 0,
-                recent_changes: Vec::new(),
-                module_hash: c.runtime.as_ref().map(|r| r.module.hash.to_vec()),
-                controllers: c.sys.controllers.clone(),
-            };
-            Ok(candid::encode_one(result).expect("encode canister_info"))
+            let id = ex.create_canister_by(&by(args.sender_canister_version), args.settings, cycles)?;
+            Ok(Some((encode((mgmt::CanisterIdRecord { canister_id: id },)), 0)))
         }
+        // "IC method update_settings": controllers only; absent settings unchanged.
+        "update_settings" => {
+            let args: mgmt::UpdateSettingsArgs = decode(method, arg)?;
+            ex.update_settings_by(args.canister_id, &by(args.sender_canister_version), args.settings)?;
+            done(encode(()))
+        }
+        // "IC method upload_chunk": controllers or the canister itself; ≤ 1 MiB; the hash back.
+        "upload_chunk" => {
+            let args: mgmt::UploadChunkArgs = decode(method, arg)?;
+            let hash = ex.upload_chunk(args.canister_id, caller, args.chunk)?;
+            done(encode((mgmt::ChunkHash { hash: hash.to_vec() },)))
+        }
+        // "IC method stored_chunks".
+        "stored_chunks" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            let hashes: Vec<mgmt::ChunkHash> = ex.stored_chunks(args.canister_id, caller)?.into_iter().map(|h| mgmt::ChunkHash { hash: h.to_vec() }).collect();
+            done(encode((hashes,)))
+        }
+        // "IC method clear_chunk_store".
+        "clear_chunk_store" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            ex.clear_chunk_store(args.canister_id, caller)?;
+            done(encode(()))
+        }
+        // "IC method install_code": controllers only; install / reinstall / upgrade (with
+        // skip_pre_upgrade and wasm_memory_persistence); gzipped modules; atomic.
+        "install_code" => {
+            let args: mgmt::InstallCodeArgs = decode(method, arg)?;
+            let (mode, options) = install_mode(&args.mode);
+            ex.install_code_by(args.canister_id, mode, options, &args.wasm_module, args.arg, &by(args.sender_canister_version))?;
+            done(encode(()))
+        }
+        // "IC method install_chunked_code": chunks from the target's or another canister's store,
+        // SHA-256 checked against wasm_module_hash, then as install_code.
+        "install_chunked_code" => {
+            let args: mgmt::InstallChunkedCodeArgs = decode(method, arg)?;
+            let b = by(args.sender_canister_version);
+            ex.install_chunked_code_by(&b, args)?;
+            done(encode(()))
+        }
+        // "IC method uninstall_code": controllers only.
+        "uninstall_code" => {
+            let args: mgmt::UninstallCodeArgs = decode(method, arg)?;
+            ex.controlled_by(args.canister_id, caller)?;
+            ex.uninstall(args.canister_id);
+            done(encode(()))
+        }
+        // "IC method stop_canister": controllers only; Stopping at once, the reply when Stopped.
+        "stop_canister" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            ex.controlled_by(args.canister_id, caller)?;
+            ex.stop_from_call(args.canister_id, origin.clone(), tree, cycles);
+            Ok(None)
+        }
+        // "IC method start_canister": controllers only; waiting stop calls are rejected.
+        "start_canister" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            ex.controlled_by(args.canister_id, caller)?;
+            ex.start_canister(args.canister_id);
+            done(encode(()))
+        }
+        // "IC method canister_status": controllers or the canister itself.
         "canister_status" => {
-            let (rec,): (CanisterIdRecord,) = candid::decode_args(arg).map_err(bad)?;
-            let id = rec.canister_id;
-            let Some(c) = ex.canister_opt(id) else {
-                return Err(Reject::new(ErrorCode::CanisterNotFound, format!("Canister {id} not found")));
-            };
-            if !c.sys.controllers.contains(&caller) {
-                return Err(Reject::new(
-                    ErrorCode::CanisterInvalidController,
-                    format!("Only the controllers of the canister {id} can control it."),
-                ));
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            let status = ex.canister_status(args.canister_id, caller)?;
+            done(encode((status,)))
+        }
+        // "IC method canister_info": canisters only, about any canister.
+        "canister_info" => {
+            let args: mgmt::CanisterInfoArgs = decode(method, arg)?;
+            if !from_canister {
+                return Err(canisters_only(method));
             }
-            let heap = c.runtime.as_ref().map_or(0, |r| r.heap_size()) as u128;
-            let stable = c.sys.stable.size_bytes() as u128;
-            let result = CanisterStatusResult {
-                status: match c.sys.status.unwrap_or(CanisterStatus::Running) {
-                    CanisterStatus::Running => Status::running,
-                    CanisterStatus::Stopping => Status::stopping,
-                    CanisterStatus::Stopped => Status::stopped,
-                },
-                ready_for_migration: false,
-                version: c.sys.version,
-                settings: DefiniteCanisterSettings {
-                    controllers: c.sys.controllers.clone(),
-                    compute_allocation: n(0u8),
-                    memory_allocation: n(0u8),
-                    freezing_threshold: n(c.sys.freezing_threshold_seconds),
-                    reserved_cycles_limit: n(5_000_000_000_000u64),
-                    log_visibility: LogVisibility::controllers,
-                    log_memory_limit: n(0u8),
-                    snapshot_visibility: LogVisibility::controllers,
-                    wasm_memory_limit: n(3u64 << 30),
-                    wasm_memory_threshold: n(0u8),
-                    environment_variables: c
-                        .sys
-                        .env_vars
-                        .iter()
-                        .map(|(name, value)| EnvironmentVariable { name: name.clone(), value: value.clone() })
-                        .collect(),
-                },
-                module_hash: c.runtime.as_ref().map(|r| r.module.hash.to_vec()),
-                memory_size: n(heap + stable),
-                memory_metrics: MemoryMetrics {
-                    wasm_memory_size: n(heap),
-                    stable_memory_size: n(stable),
-                    global_memory_size: n(0u8),
-                    wasm_binary_size: n(0u8),
-                    custom_sections_size: n(0u8),
-                    canister_history_size: n(0u8),
-                    wasm_chunk_store_size: n(0u8),
-                    snapshots_size: n(0u8),
-                    log_memory_store_size: n(0u8),
-                },
-                cycles: n(c.sys.cycles),
-                reserved_cycles: n(0u8),
-                idle_cycles_burned_per_day: n(0u8),
-                query_stats: QueryStats {
-                    num_calls_total: n(0u8),
-                    num_instructions_total: n(0u8),
-                    request_payload_bytes_total: n(0u8),
-                    response_payload_bytes_total: n(0u8),
-                },
-            };
-            Ok(candid::encode_one(result).expect("encode canister_status"))
+            let info = ex.canister_info(args.canister_id, args.num_requested_changes)?;
+            done(encode((info,)))
+        }
+        // "IC method delete_canister": controllers only; the canister must be stopped.
+        "delete_canister" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            ex.delete_canister(args.canister_id, caller)?;
+            done(encode(()))
+        }
+        // "IC method deposit_cycles": canisters only; every attached cycle goes to the target.
+        "deposit_cycles" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            if !from_canister {
+                return Err(canisters_only(method));
+            }
+            ex.deposit_cycles(args.canister_id, cycles)?;
+            Ok(Some((encode(()), 0)))
+        }
+        // "IC method take_canister_snapshot": controllers only.
+        "take_canister_snapshot" => {
+            let args: mgmt::TakeCanisterSnapshotArgs = decode(method, arg)?;
+            let snap = ex.take_snapshot_by(args.canister_id, &by(args.sender_canister_version), args.replace_snapshot, args.uninstall_code.unwrap_or(false))?;
+            done(encode((snap,)))
+        }
+        // "IC method load_canister_snapshot": controllers of the target and of the snapshot's canister.
+        "load_canister_snapshot" => {
+            let args: mgmt::LoadCanisterSnapshotArgs = decode(method, arg)?;
+            ex.load_snapshot_by(args.canister_id, &by(args.sender_canister_version), args.snapshot_id)?;
+            done(encode(()))
+        }
+        // "IC method list_canister_snapshots": as snapshot_visibility allows.
+        "list_canister_snapshots" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            let list = ex.list_canister_snapshots(args.canister_id, caller)?;
+            done(encode((list,)))
+        }
+        // "IC method delete_canister_snapshot": controllers only.
+        "delete_canister_snapshot" => {
+            let args: mgmt::DeleteCanisterSnapshotArgs = decode(method, arg)?;
+            ex.delete_canister_snapshot(args.canister_id, caller, args.snapshot_id)?;
+            done(encode(()))
         }
         other => Err(Reject::new(
             ErrorCode::CanisterMethodNotFound,

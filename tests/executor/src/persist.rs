@@ -3,7 +3,8 @@
 //! between runs.
 //!
 //! Only a quiescent state is saved (no queued message, no open call context): what remains is
-//! each canister's system state, stable memory, module, heap and mutable globals, and the
+//! each canister's system state, stable memory, module, heap and mutable globals, what the
+//! management canister keeps about it (settings, chunk store, history, snapshots), and the
 //! executor's clock and id counters. Execution history, logs, ingress results and injected
 //! faults are not kept. The format is CBOR, versioned; a state saved by another format version or
 //! for modules the loader cannot compile is refused with a message.
@@ -12,6 +13,10 @@ use crate::canister::Canister;
 use crate::engine;
 use crate::executor::Executor;
 use crate::instance::{Runtime, Snapshot};
+use crate::lifecycle::{CanisterSnapshot, StoredSettings};
+use ic_management_canister_types::Change;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use crate::stable::StableMemory;
 use crate::system_api::SystemState;
 use crate::types::CanisterStatus;
@@ -48,6 +53,71 @@ struct SavedCanister {
     stable_pages: u64,
     stable: Vec<(u64, ByteBuf)>,
     module: Option<SavedModule>,
+    // Management canister state (absent in states saved before it existed).
+    #[serde(default)]
+    settings: Option<StoredSettings>,
+    #[serde(default)]
+    chunks: Vec<ByteBuf>,
+    #[serde(default)]
+    history: Vec<Change>,
+    #[serde(default)]
+    total_changes: u64,
+    #[serde(default)]
+    snapshots: Vec<SavedSnapshot>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SavedSnapshot {
+    id: ByteBuf,
+    taken_at: u64,
+    canister_version: u64,
+    wasm: ByteBuf,
+    heap: ByteBuf,
+    globals: Vec<SavedValue>,
+    stable_pages: u64,
+    stable: Vec<(u64, ByteBuf)>,
+    certified_data: ByteBuf,
+    global_timer: u64,
+    chunks: Vec<ByteBuf>,
+}
+
+fn save_stable(s: &StableMemory) -> Vec<(u64, ByteBuf)> {
+    s.allocated_pages().map(|(i, p)| (i, ByteBuf::from(p.to_vec()))).collect()
+}
+
+fn load_chunks(chunks: Vec<ByteBuf>) -> BTreeMap<[u8; 32], Vec<u8>> {
+    chunks.into_iter().map(|c| (Sha256::digest(&c).into(), c.into_vec())).collect()
+}
+
+fn save_snapshot(s: &CanisterSnapshot) -> Result<SavedSnapshot, String> {
+    Ok(SavedSnapshot {
+        id: ByteBuf::from(s.id.clone()),
+        taken_at: s.taken_at,
+        canister_version: s.canister_version,
+        wasm: ByteBuf::from(s.module.wasm.to_vec()),
+        heap: ByteBuf::from(s.heap.clone()),
+        globals: s.globals.iter().cloned().map(save_value).collect::<Result<_, _>>()?,
+        stable_pages: s.stable.size_pages(),
+        stable: save_stable(&s.stable),
+        certified_data: ByteBuf::from(s.certified_data.clone()),
+        global_timer: s.global_timer,
+        chunks: s.chunks.values().map(|c| ByteBuf::from(c.clone())).collect(),
+    })
+}
+
+fn load_snapshot(s: SavedSnapshot) -> Result<CanisterSnapshot, String> {
+    Ok(CanisterSnapshot {
+        id: s.id.into_vec(),
+        taken_at: s.taken_at,
+        canister_version: s.canister_version,
+        module: engine::compile(&s.wasm)?,
+        heap: s.heap.into_vec(),
+        globals: s.globals.into_iter().map(load_value).collect(),
+        stable: StableMemory::from_pages(s.stable_pages, s.stable.into_iter().map(|(i, p)| (i, p.into_vec())).collect())?,
+        certified_data: s.certified_data.into_vec(),
+        global_timer: s.global_timer,
+        chunks: load_chunks(s.chunks),
+    })
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,8 +168,13 @@ impl Executor {
                 env_vars: s.env_vars.clone(),
                 freezing_threshold_seconds: s.freezing_threshold_seconds,
                 stable_pages: s.stable.size_pages(),
-                stable: s.stable.allocated_pages().map(|(i, p)| (i, ByteBuf::from(p.to_vec()))).collect(),
+                stable: save_stable(&s.stable),
                 module,
+                settings: Some(c.mgmt.settings.clone()),
+                chunks: c.mgmt.chunks.values().map(|v| ByteBuf::from(v.clone())).collect(),
+                history: c.mgmt.history.iter().cloned().collect(),
+                total_changes: c.mgmt.total_changes,
+                snapshots: c.mgmt.snapshots.iter().map(save_snapshot).collect::<Result<_, _>>()?,
             });
         }
         let saved = SavedExecutor {
@@ -149,6 +224,11 @@ impl Executor {
                 ..SystemState::default()
             };
             let mut canister = Canister::new(sys);
+            canister.mgmt.settings = c.settings.unwrap_or_default();
+            canister.mgmt.chunks = load_chunks(c.chunks);
+            canister.mgmt.history = c.history.into();
+            canister.mgmt.total_changes = c.total_changes;
+            canister.mgmt.snapshots = c.snapshots.into_iter().map(load_snapshot).collect::<Result<_, _>>()?;
             if let Some(m) = c.module {
                 let module = engine::compile(&m.wasm)?;
                 let mut rt = Runtime::new(module, ex.subnet)?;

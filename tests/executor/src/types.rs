@@ -29,26 +29,43 @@ impl RejectCode {
 }
 
 /// The replica's finer error codes (the subset the executor produces). The first digit is
-/// the reject code, as on the IC; names match `pocket_ic::ErrorCode` so tests can compare.
+/// the reject code, as on the IC; names and numbers match `pocket_ic::ErrorCode` so tests can
+/// compare, except `CanisterMethodNotFound`, `CanisterWasmModuleNotFound`, `CanisterOutOfCycles`
+/// and `InsufficientCyclesForCall`, which keep older numbers (and so reject codes 3, 3, 5, 2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    StopCanisterRequestTimeout = 206,
     CanisterNotFound = 301,
     CanisterMethodNotFound = 302,
     CanisterWasmModuleNotFound = 303,
-    CanisterInvalidController = 403,
+    CanisterSnapshotNotFound = 305,
+    InsufficientCyclesForCreateCanister = 403,
     CanisterRejectedMessage = 406,
+    UnknownManagementMessage = 407,
+    InvalidManagementPayload = 408,
     CanisterOutOfCycles = 501,
     CanisterTrapped = 502,
     CanisterCalledTrap = 503,
-    CanisterContractViolation = 505,
-    CanisterInstructionLimitExceeded = 504,
-    CanisterDidNotReply = 514,
+    CanisterContractViolation = 504,
+    CanisterInvalidWasm = 505,
+    CanisterDidNotReply = 506,
     CanisterStopped = 508,
     CanisterStopping = 509,
-    CanisterNotRunning = 510, // not produced; kept for completeness of the mapping
+    CanisterNotStopped = 510,
+    CanisterStoppingCancelled = 511,
+    CanisterInvalidController = 512,
+    CanisterNonEmpty = 514,
+    CanisterInstructionLimitExceeded = 522,
+    InsufficientCyclesInMemoryGrow = 532,
     InsufficientCyclesForCall = 204,
     DeadlineExpired = 601,
     ResponseDropped = 602,
+}
+
+#[allow(non_upper_case_globals)]
+impl ErrorCode {
+    /// Older name of [`ErrorCode::CanisterNotStopped`] (510).
+    pub const CanisterNotRunning: ErrorCode = ErrorCode::CanisterNotStopped;
 }
 
 impl ErrorCode {
@@ -139,4 +156,14 @@ pub enum CanisterStatus {
 /// The management canister's principal.
 pub fn management_canister() -> Principal {
     Principal::management_canister()
+}
+
+/// Options of `install_code` in mode `upgrade` (interface spec, "IC method install_code").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UpgradeOptions {
+    /// Do not run `canister_pre_upgrade` on the old instance.
+    pub skip_pre_upgrade: bool,
+    /// `wasm_memory_persistence = opt keep`: the new instance starts with the old heap (only for
+    /// modules with enhanced orthogonal persistence, as on the IC).
+    pub keep_wasm_memory: bool,
 }

@@ -156,7 +156,7 @@ fn reinstall_wipes_stable_memory() {
     assert_eq!((s.heap, s.stable), (0, 0));
     assert_eq!(s.journal, vec!["init"]);
     let r = ex.install(a, &fixture_wasm(), encode_args(()).unwrap(), CONTROLLER).unwrap_err();
-    assert_eq!(r.error_code, Some(ErrorCode::CanisterContractViolation));
+    assert_eq!(r.error_code, Some(ErrorCode::CanisterNonEmpty));
 }
 
 #[test]
