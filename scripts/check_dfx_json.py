@@ -3,7 +3,8 @@
 
 usage: check_dfx_json.py DFX_JSON SCHEMA
 Exits non-zero, naming each problem, when dfx.json does not validate, when a canister's
-candid file or package is missing, or when the four suite canisters are not all declared.
+candid file or package is missing, when the four suite canisters are not all declared, or when
+the dfx version is not pinned to 0.30 or newer.
 """
 import json
 import os
@@ -22,6 +23,12 @@ def problems(dfx_path, schema_path):
     validator = jsonschema.Draft7Validator(schema)
     for error in sorted(validator.iter_errors(dfx), key=str):
         yield f"schema: {'/'.join(map(str, error.path))}: {error.message}"
+    pin = dfx.get("dfx")
+    parts = pin.split(".") if isinstance(pin, str) else []
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        yield f"dfx: the dfx version must be pinned as MAJOR.MINOR.PATCH (found {pin!r})"
+    elif (int(parts[0]), int(parts[1])) < (0, 30):
+        yield f"dfx: pinned {pin}, but the suite needs dfx 0.30 or newer"
     root = os.path.dirname(os.path.abspath(dfx_path))
     canisters = dfx.get("canisters", {})
     for name in SUITE:
@@ -45,4 +52,4 @@ if __name__ == "__main__":
         print(f"dfx.json: {p}", file=sys.stderr)
     if found:
         sys.exit(1)
-    print("dfx.json: valid against dfx's schema; all four canisters declared")
+    print("dfx.json: valid against dfx's schema; dfx version pinned; all four canisters declared")

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Runs the Pakistan rollout and prints the checkpoint report, with the same rollout code the
-# integration tests use (tests/integration/src/rollout.rs).
-#   default      on the embedded executor (no replica needed): builds the wasm, then runs it
+# Runs the Pakistan rollout and prints the checkpoint report with the `suite` command
+# (clients/suite_cli), which uses the same rollout code as the integration tests
+# (clients/suite_client/src/rollout.rs).
+#   default      on the embedded executor (no replica needed): builds the wasm and `suite`, then
+#                `suite rollout` (state saved in .suite/embedded.state) and `suite checkpoint`
 #   --replica    on a local dfx replica (`dfx start --background` first): deploys or upgrades the
 #                suite with scripts/deploy-local.sh, adding the rollout's authorities, then runs
-#                the rollout through dfx as each of its actors (imported as dfx identities named
-#                suite-demo-*). On a suite where it already ran, it only prints the report.
+#                `suite --network NAME rollout`, which calls through dfx as each of its actors
+#                (imported as dfx identities named suite-demo-*), and `suite --network NAME
+#                checkpoint`. On a suite where the rollout already ran, it only prints the report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +36,7 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 
-demo() { cargo run --locked --quiet -p suite_tests --bin demo -- "$@"; }
+suite() { target/debug/suite "$@"; }
 
 # Builds show cargo's own progress: on a fresh clone the first build compiles the canisters and
 # the embedded executor (wasmtime), which takes several minutes on 2 cores; later runs take seconds.
@@ -42,22 +45,30 @@ bash scripts/build.sh | tail -n 1
 # The rollout's app canisters run the fixture, which relays each app's own usage report.
 echo "==> building the app canister (tests/fixture)"
 cargo build --locked --release --target wasm32-unknown-unknown -p executor_fixture
-echo "==> building the demo and its embedded executor; the first build takes several minutes"
-cargo build --locked -p suite_tests --bin demo
+echo "==> building the suite command and its embedded executor; the first build takes several minutes"
+cargo build --locked -p suite_cli
 
 if [[ $mode == executor ]]; then
-  echo "==> running the rollout"
-  # Canister debug output (ic-cdk-timers notes) would interleave with the report.
-  IC_EXECUTOR_QUIET=1 demo
+  echo "==> suite rollout (the real canister wasm on the embedded executor)"
+  suite rollout
+  echo
+  echo "==> suite checkpoint"
+  suite checkpoint
+  echo
+  echo "(Each figure above was computed by a canister: compliance_report, metrics, licensing_report, burn_checkpoint."
+  echo " The state is kept in .suite/embedded.state: try 'target/debug/suite status'.)"
   exit 0
 fi
 
 command -v dfx >/dev/null || { echo "demo.sh: dfx is not installed" >&2; exit 1; }
 if [[ $deploy == yes ]]; then
   authorities=()
-  while IFS= read -r a; do authorities+=("$a"); done < <(demo --print-authorities)
+  while IFS= read -r a; do authorities+=("$a"); done < <(suite rollout --print-authorities)
   echo "==> deploying the suite with the rollout's ${#authorities[@]} authorities (scripts/deploy-local.sh)"
   bash scripts/deploy-local.sh --network "$NETWORK" --quorum 2 --reconfigure "${authorities[@]}"
 fi
-echo "==> running the rollout on network '$NETWORK'"
-demo --replica --network "$NETWORK"
+echo "==> suite --network $NETWORK rollout"
+suite --network "$NETWORK" rollout
+echo
+echo "==> suite --network $NETWORK checkpoint"
+suite --network "$NETWORK" checkpoint

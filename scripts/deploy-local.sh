@@ -42,6 +42,11 @@ command -v dfx >/dev/null || { echo "deploy-local.sh: dfx is not installed" >&2;
 dfx_version="$(dfx --version | awk '{ print $2 }')"
 dfx_minor="$(echo "$dfx_version" | awk -F. '{ print $1 * 1000 + $2 }')"
 [[ "$dfx_minor" -ge 30 ]] || { echo "deploy-local.sh: dfx $dfx_version is too old; the suite needs dfx 0.30 or newer" >&2; exit 1; }
+# dfx.json pins the version the suite was built for ("dfx"); dfxvm picks it, a plain dfx may differ.
+pinned="$(sed -n 's/^ *"dfx": *"\([^"]*\)".*/\1/p' dfx.json)"
+if [[ -n "$pinned" && "$pinned" != "$dfx_version" ]]; then
+  echo "deploy-local.sh: note: dfx.json pins dfx $pinned, this is dfx $dfx_version (dfxvm install $pinned)" >&2
+fi
 dfx ping "$NETWORK" >/dev/null 2>&1 || { echo "deploy-local.sh: no replica on '$NETWORK'; run: dfx start --background" >&2; exit 1; }
 
 me="$(dfx identity get-principal)"

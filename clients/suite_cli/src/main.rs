@@ -1,6 +1,8 @@
 //! `suite`: the Pakistan rollout, the checkpoint report and the suite's status, on the embedded
-//! executor (the real canister wasm run in-process; nothing to install). The executor's state is
-//! kept in a file between commands (`--state`, default `.suite/embedded.state`).
+//! executor (the real canister wasm run in-process; nothing to install) or, with `--network NAME`,
+//! on the suite `scripts/deploy-local.sh` deployed to a dfx network (through the dfx command
+//! line, as each rollout actor's imported dfx identity). The executor's state is kept in a file
+//! between commands (`--state`, default `.suite/embedded.state`).
 //!
 //! Errors are one line on stderr (what failed and where) and exit code 1.
 
@@ -12,15 +14,19 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use suite_client::discover::{find_suite, subnets};
-use suite_client::{checkpoint, Env, ExecutorEnv, Principal, Suite};
-use suite_client::rollout;
+use suite_client::{checkpoint, replica, rollout};
+use suite_client::{DfxCommand, DfxEnv, Env, ExecutorEnv, Principal, Suite};
 
 #[derive(Parser)]
-#[command(name = "suite", version, about = "The Sovereign Cloud Suite on the embedded executor: rollout, checkpoint report, status")]
+#[command(name = "suite", version, about = "The Sovereign Cloud Suite on the embedded executor or a dfx network: rollout, checkpoint report, status")]
 struct Cli {
     /// The embedded executor's saved state.
     #[arg(long, global = true, default_value = ".suite/embedded.state")]
     state: PathBuf,
+    /// Use the suite deployed by scripts/deploy-local.sh on this dfx network (e.g. `local`)
+    /// instead of the embedded executor.
+    #[arg(long, global = true)]
+    network: Option<String>,
     /// Machine-readable output (one JSON document on stdout).
     #[arg(long, global = true)]
     json: bool,
@@ -30,8 +36,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Deploys the four canisters and runs the Pakistan rollout, then saves the state.
-    Rollout,
+    /// Deploys the four canisters and runs the Pakistan rollout, then saves the state. With
+    /// `--network`: runs the rollout on the deployed suite (unless it already ran there).
+    Rollout {
+        /// Print the principals deploy-local.sh must make authorities for the rollout, and stop.
+        #[arg(long)]
+        print_authorities: bool,
+    },
     /// The checkpoint report of a subnet (default: the live subnet the rollout made).
     Checkpoint {
         /// Subnet id (a principal).
@@ -46,6 +57,10 @@ type Result<T> = std::result::Result<T, String>;
 
 fn main() {
     let cli = Cli::parse();
+    // Canister debug output (ic-cdk-timers notes) would interleave with the report.
+    if std::env::var_os("IC_EXECUTOR_QUIET").is_none() {
+        std::env::set_var("IC_EXECUTOR_QUIET", "1");
+    }
     // The rollout steps panic with a message on failure; show that message as our one line.
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&cli)));
@@ -65,19 +80,26 @@ fn main() {
 
 fn run(cli: &Cli) -> Result<()> {
     match &cli.command {
-        Command::Rollout => rollout_command(cli),
+        Command::Rollout { print_authorities: true } => {
+            replica::rollout_authorities().iter().for_each(|p| println!("{p}"));
+            Ok(())
+        }
+        Command::Rollout { .. } if cli.network.is_some() => replica_rollout_command(cli),
+        Command::Rollout { .. } => rollout_command(cli),
         Command::Checkpoint { subnet } => checkpoint_command(cli, subnet.as_deref()),
         Command::Status => status_command(cli),
     }
 }
 
-/// A spinner on stderr with a step counter; hidden for `--json` (and when stderr is no terminal).
+/// A spinner on stderr with a step counter (none for 0 steps); hidden for `--json` (and when
+/// stderr is no terminal).
 fn progress(cli: &Cli, steps: u64) -> ProgressBar {
     if cli.json {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(steps);
-    bar.set_style(ProgressStyle::with_template("{spinner} [{pos}/{len}] {msg} ({elapsed})").expect("valid template"));
+    let template = if steps == 0 { "{spinner} {msg} ({elapsed})" } else { "{spinner} [{pos}/{len}] {msg} ({elapsed})" };
+    bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
     bar.enable_steady_tick(Duration::from_millis(120));
     bar
 }
@@ -128,6 +150,38 @@ fn rollout_command(cli: &Cli) -> Result<()> {
     Ok(())
 }
 
+/// The rollout on a dfx network: the suite deploy-local.sh deployed, the rollout's actors as
+/// imported dfx identities; on a suite where it already ran, only the report.
+fn replica_rollout_command(cli: &Cli) -> Result<()> {
+    let network = cli.network.as_deref().unwrap_or("local");
+    let mut env = DfxEnv::new(DfxCommand, network)?;
+    let bar = progress(cli, 0);
+    bar.set_message(format!("the rollout on dfx network '{network}' (one dfx command per call)"));
+    let mut done: Vec<String> = vec![];
+    let run = replica::run_on_deployed_suite(&mut env, &mut |line: &str| {
+        bar.println(format!("  ✓ {line}"));
+        done.push(line.to_string());
+    })?;
+    bar.finish_and_clear();
+    if cli.json {
+        let doc = serde_json::json!({
+            "network": network,
+            "suite": output::suite_json(run.suite),
+            "subnet": run.report.subnet.subnet_id.to_text(),
+            "steps": done,
+        });
+        println!("{doc:#}");
+    } else {
+        if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            done.iter().for_each(|l| println!("  ✓ {l}"));
+        }
+        output::print_suite(run.suite);
+        println!("subnet {} on dfx network '{network}'", run.report.subnet.subnet_id);
+        println!("next: suite --network {network} checkpoint   (or: suite --network {network} status)");
+    }
+    Ok(())
+}
+
 fn save(ex: &mut Executor, path: &Path) -> Result<()> {
     let bytes = ex.save_state().map_err(|e| format!("saving the executor state: {e}"))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -137,6 +191,33 @@ fn save(ex: &mut Executor, path: &Path) -> Result<()> {
     let tmp = path.with_extension("state.tmp");
     std::fs::write(&tmp, bytes).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Where the commands run: the embedded executor's saved state or a dfx network.
+enum Backend {
+    Embedded(ExecutorEnv),
+    Dfx(DfxEnv<DfxCommand>),
+}
+
+impl Backend {
+    fn env(&mut self) -> &mut dyn Env {
+        match self {
+            Backend::Embedded(env) => env,
+            Backend::Dfx(env) => env,
+        }
+    }
+}
+
+/// The backend `--network` chooses, and the suite found there.
+fn connect(cli: &Cli) -> Result<(Backend, Suite)> {
+    match cli.network.as_deref() {
+        Some(network) => {
+            let mut env = DfxEnv::new(DfxCommand, network).map_err(|e| format!("dfx network '{network}': {}", e.trim()))?;
+            let suite = replica::deployed_suite(&mut env).map_err(|e| format!("dfx network '{network}': {}", e.trim()))?;
+            Ok((Backend::Dfx(env), suite))
+        }
+        None => load(&cli.state).map(|(env, suite)| (Backend::Embedded(env), suite)),
+    }
 }
 
 /// The saved executor and the suite found in it.
@@ -150,12 +231,13 @@ fn load(path: &Path) -> Result<(ExecutorEnv, Suite)> {
 }
 
 fn checkpoint_command(cli: &Cli, subnet: Option<&str>) -> Result<()> {
-    let (mut env, suite) = load(&cli.state)?;
+    let (mut backend, suite) = connect(cli)?;
+    let env = backend.env();
     let subnet_id = match subnet {
         Some(text) => Principal::from_text(text).map_err(|e| format!("--subnet {text:?} is not a principal: {e}"))?,
-        None => default_subnet(&mut env, suite)?,
+        None => default_subnet(env, suite)?,
     };
-    let report = checkpoint::try_fetch(&mut env, suite, subnet_id).map_err(|e| e.to_string())?;
+    let report = checkpoint::try_fetch(env, suite, subnet_id).map_err(|e| e.to_string())?;
     if cli.json {
         println!("{:#}", output::checkpoint_json(suite, &report));
     } else {
@@ -178,12 +260,13 @@ fn default_subnet(env: &mut dyn Env, suite: Suite) -> Result<Principal> {
 }
 
 fn status_command(cli: &Cli) -> Result<()> {
-    let (mut env, suite) = load(&cli.state)?;
+    let (mut backend, suite) = connect(cli)?;
+    let env = backend.env();
     let bar = progress(cli, 4);
     bar.set_message("verifying the audit chains");
     let mut rows = vec![];
     for (name, id) in output::named(suite) {
-        rows.push(output::status_of(&mut env, name, id)?);
+        rows.push(output::status_of(env, name, id)?);
         bar.inc(1);
     }
     bar.finish_and_clear();

@@ -4,7 +4,7 @@ use candid::CandidType;
 use interfaces::audit::{AuditPage, ChainCheck, PageRequest};
 use serde_json::{json, Value};
 use suite_client::checkpoint::CheckpointReport;
-use suite_client::{checked_query1, CallError, ExecutorEnv, Principal, Suite};
+use suite_client::{checked_query1, CallError, Env, Principal, Suite};
 
 /// The most entries `verify_audit_log` checks in one call.
 const VERIFY_PAGE: u64 = 10_000;
@@ -107,23 +107,37 @@ impl StatusRow {
             "tip_hash": self.tip_hash,
             "chain_valid": self.chain_valid,
             "chain": self.chain,
+            "control_warning": self.control_warning(),
         })
+    }
+
+    /// The trust model in one line: whoever controls a canister can replace its code and every
+    /// rule, so one controller means one key decides (README, "Trust model").
+    pub fn control_warning(&self) -> Option<String> {
+        match self.controllers.as_slice() {
+            [] => Some("no controller: the code can never be changed (not even to fix a bug)".into()),
+            [one] => Some(format!("a single principal ({one}) controls this canister: one key can replace its code and every rule; put it under a multi-party controller (an SNS, an Orbit station or a quorum canister)")),
+            _ => None,
+        }
     }
 
     pub fn print(&self) {
         println!("{} {}", self.name, self.id);
         println!("  controllers: {}", self.controllers.iter().map(|c| c.to_text()).collect::<Vec<_>>().join(", "));
+        if let Some(warning) = self.control_warning() {
+            println!("  WARNING:     {warning}");
+        }
         println!("  audit log:   {} entries, tip {}; chain {}", self.audit_entries, self.tip_hash, self.chain);
         println!("  config:      {}", self.config);
     }
 }
 
-fn config_of<T: CandidType + serde::de::DeserializeOwned + std::fmt::Debug>(env: &mut ExecutorEnv, id: Principal) -> Result<String, CallError> {
+fn config_of<T: CandidType + serde::de::DeserializeOwned + std::fmt::Debug>(env: &mut dyn Env, id: Principal) -> Result<String, CallError> {
     checked_query1::<_, T>(env, id, Principal::anonymous(), "config", ()).map(|c| suite_client::readable(&c))
 }
 
 /// Config, controllers and the audit chain re-verified page by page (`verify_audit_log`).
-pub fn status_of(env: &mut ExecutorEnv, name: &'static str, id: Principal) -> Result<StatusRow, String> {
+pub fn status_of(env: &mut dyn Env, name: &'static str, id: Principal) -> Result<StatusRow, String> {
     use interfaces::*;
     let config = match name {
         "subnet_registry" => config_of::<subnet_registry::Config>(env, id),
@@ -151,6 +165,7 @@ pub fn status_of(env: &mut ExecutorEnv, name: &'static str, id: Principal) -> Re
             }
         }
     }
+    let controllers = env.controllers(id).map_err(|r| format!("{name} {id}: reading its controllers: {r}"))?;
     if chain_valid {
         chain = format!("verified ({start} of {} entries)", head.total);
     }
@@ -158,7 +173,7 @@ pub fn status_of(env: &mut ExecutorEnv, name: &'static str, id: Principal) -> Re
         name,
         id,
         config,
-        controllers: env.ex.controllers(id),
+        controllers,
         audit_entries: head.total,
         tip_hash: hex(&head.tip_hash),
         chain_valid,

@@ -2,6 +2,7 @@
 //! status, and the one-line errors of bad input. Needs the wasm of `scripts/build.sh` and the
 //! fixture (`cargo build --release --target wasm32-unknown-unknown -p executor_fixture`).
 
+use candid::Principal;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -70,10 +71,20 @@ fn rollout_then_checkpoint_and_status_then_bad_input() {
         assert!(c["audit_entries"].as_u64().is_some_and(|n| n > 0), "{c:#}");
         assert!(c["controllers"].as_array().is_some_and(|a| !a.is_empty()), "{c:#}");
         assert!(c["config"].as_str().is_some_and(|s| s.contains("authorities")), "{c:#}");
+        // The embedded rollout deploys under one test controller: the trust model's warning.
+        assert_eq!(c["controllers"].as_array().map(Vec::len), Some(1), "{c:#}");
+        assert!(c["control_warning"].as_str().is_some_and(|w| w.contains("single principal")), "{c:#}");
     }
     let text = suite(&state, &["status"]);
     assert!(text.status.success());
     assert_eq!(String::from_utf8_lossy(&text.stdout).matches("chain verified").count(), 4);
+    assert_eq!(String::from_utf8_lossy(&text.stdout).matches("WARNING:     a single principal").count(), 4);
+
+    // The principals deploy-local.sh needs for a replica rollout: one per line, no state needed.
+    let authorities = suite(&state_path("unused.state"), &["rollout", "--print-authorities"]);
+    assert!(authorities.status.success());
+    let lines: Vec<String> = String::from_utf8_lossy(&authorities.stdout).lines().map(str::to_string).collect();
+    assert!(lines.len() >= 4 && lines.iter().all(|l| Principal::from_text(l).is_ok()), "{lines:?}");
 
     // Bad input: one line naming what and where, exit 1.
     let unknown = one_line_error(&suite(&state, &["checkpoint", "--subnet", "aaaaa-aa"]));

@@ -160,6 +160,12 @@ fn reject_code(name: &str) -> RejectCode {
         .unwrap_or(RejectCode::CanisterError)
 }
 
+/// The principals on the "Controllers:" line of `dfx canister info`.
+fn parse_controllers(info: &str) -> Result<Vec<Principal>, String> {
+    let line = info.lines().find_map(|l| l.trim().strip_prefix("Controllers:")).ok_or("no \"Controllers:\" line")?;
+    line.split_whitespace().map(|p| Principal::from_text(p).map_err(|e| format!("controller {p:?}: {e}"))).collect()
+}
+
 #[derive(CandidType)]
 struct ProvisionalCreateArgs {
     amount: Option<candid::Nat>,
@@ -239,6 +245,13 @@ impl<C: DfxCli> Env for DfxEnv<C> {
         self.cli.run(&args).map(drop).map_err(reject_from_dfx)
     }
 
+    /// `dfx canister info <id>` (read from the IC's state tree, any canister): its
+    /// "Controllers:" line.
+    fn controllers(&mut self, id: Principal) -> Result<Vec<Principal>, Reject> {
+        let out = self.cli.run(&strings(&["canister", "info", "--network", &self.network, &id.to_text()])).map_err(reject_from_dfx)?;
+        parse_controllers(&out).map_err(|e| local_error(format!("dfx canister info {id}: {e}")))
+    }
+
     fn cycle_balance(&mut self, id: Principal) -> u128 {
         panic!("[dfx] cycle balances: use `dfx canister status {id}`")
     }
@@ -257,6 +270,15 @@ impl<C: DfxCli> Env for DfxEnv<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controllers_are_read_from_canister_info() {
+        let info = "Controllers: 2vxsx-fae aaaaa-aa\nModule hash: 0x00\n";
+        assert_eq!(parse_controllers(info).unwrap(), vec![Principal::anonymous(), Principal::management_canister()]);
+        assert_eq!(parse_controllers("Controllers: \nModule hash: None").unwrap(), vec![]);
+        assert!(parse_controllers("Module hash: None").is_err());
+        assert!(parse_controllers("Controllers: not-a-principal").is_err());
+    }
 
     #[test]
     fn dfx_errors_keep_their_codes() {

@@ -64,6 +64,8 @@ pub trait Env {
     /// Adds `controller` to the controllers of `id` (a canister this `Env` created), as its
     /// developer would with `dfx canister update-settings --add-controller`.
     fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject>;
+    /// The controllers of `id`, as the IC knows them (any canister, not only this `Env`'s).
+    fn controllers(&mut self, id: Principal) -> Result<Vec<Principal>, Reject>;
     fn stop_canister(&mut self, id: Principal) -> Result<(), Reject>;
     fn start_canister(&mut self, id: Principal) -> Result<(), Reject>;
     fn now_ns(&mut self) -> u64;

@@ -52,6 +52,12 @@ impl Env for ExecutorEnv {
     fn tick(&mut self) {
         self.ex.tick()
     }
+    fn controllers(&mut self, id: Principal) -> Result<Vec<Principal>, Reject> {
+        if !self.ex.canister_ids().contains(&id) {
+            return Err(Reject { code: ic_executor::RejectCode::DestinationInvalid, message: format!("canister {id} not found"), error_code: "IC0301".into() });
+        }
+        Ok(self.ex.controllers(id))
+    }
     fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject> {
         let mut controllers = self.ex.controllers(id);
         if !controllers.contains(&controller) {

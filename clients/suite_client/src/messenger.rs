@@ -2,6 +2,8 @@
 //! canisters/messaging/README.md describes (X25519 key agreement, HKDF-SHA256, ChaCha20-Poly1305).
 //! The canister only ever receives and returns ciphertext envelopes.
 
+pub mod key_file;
+
 use crate::call::update1;
 use crate::env::Env;
 use candid::Principal;

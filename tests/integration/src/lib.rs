@@ -8,17 +8,14 @@
 //! ```
 
 pub mod hostile;
-pub mod deploy_script;
-mod dfx_env;
 mod pocket_env;
-pub mod replica;
 
 // The client core moved to clients/suite_client; its items keep their old paths here.
-pub use suite_client::{actors, checkpoint, messenger, rollout, scenarios};
+pub use suite_client::{actors, checkpoint, deploy_script, messenger, replica, rollout, scenarios};
 pub use suite_client::{call, env, wasm};
 
 pub use suite_client::call::*;
-pub use dfx_env::{DfxCli, DfxCommand, DfxEnv, IDENTITY_PREFIX};
+pub use suite_client::{DfxCli, DfxCommand, DfxEnv, IDENTITY_PREFIX};
 pub use suite_client::env::*;
 pub use suite_client::ExecutorEnv;
 pub use pocket_env::{pocket_or_skip, PocketIcEnv};

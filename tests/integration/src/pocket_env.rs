@@ -3,10 +3,15 @@
 use crate::env::{skipped, Env, Reject, Unsupported, TEST_CONTROLLER};
 use candid::Principal;
 use ic_executor::{Fault, RejectCode};
-use pocket_ic::{CanisterSettings, EnvironmentVariable, PocketIc, PocketIcBuilder, RejectResponse};
+use pocket_ic::{CanisterInstallMode, CanisterSettings, EnvironmentVariable, PocketIc, PocketIcBuilder, RejectResponse};
 use std::time::Duration;
 
 const START_CYCLES: u128 = 100_000_000_000_000;
+/// Modules larger than this go through the chunk store: an ingress message (module and argument)
+/// is limited to 2 MiB ("Ingress message limits" in the IC interface specification).
+const SINGLE_MESSAGE_MODULE_LIMIT: usize = 2 * 1024 * 1024 - 64 * 1024;
+/// The chunk store takes chunks of at most 1 MiB ("IC method upload_chunk").
+const CHUNK_BYTES: usize = 1024 * 1024;
 /// Rounds per `tick`: a timer's self-call and a call chain each need a round per hop.
 const ROUNDS_PER_TICK: usize = 10;
 
@@ -39,6 +44,22 @@ fn reject(r: RejectResponse) -> Reject {
 }
 
 impl PocketIcEnv {
+    /// `install_code` of a module too large for one message: the chunks go into the target's own
+    /// chunk store (cleared first), then `install_chunked_code` with their hashes and the
+    /// module's SHA-256.
+    fn install_chunked(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>, mode: CanisterInstallMode) -> Result<(), Reject> {
+        use sha2::{Digest, Sha256};
+        self.pic.clear_chunk_store(id, Some(TEST_CONTROLLER)).map_err(reject)?;
+        let mut hashes = Vec::new();
+        for chunk in wasm.chunks(CHUNK_BYTES) {
+            hashes.push(self.pic.upload_chunk(id, Some(TEST_CONTROLLER), chunk.to_vec()).map_err(reject)?);
+        }
+        let module_hash = Sha256::digest(wasm).to_vec();
+        let installed = self.pic.install_chunked_canister(id, Some(TEST_CONTROLLER), mode, id, hashes, module_hash, arg).map_err(reject);
+        self.pic.clear_chunk_store(id, Some(TEST_CONTROLLER)).map_err(reject)?;
+        installed
+    }
+
     fn top_up(&mut self, id: Principal) {
         let have = self.pic.cycle_balance(id);
         if have < START_CYCLES {
@@ -66,6 +87,9 @@ impl Env for PocketIcEnv {
         id
     }
     fn install(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
+        if wasm.len() > SINGLE_MESSAGE_MODULE_LIMIT {
+            return self.install_chunked(id, wasm, arg, CanisterInstallMode::Install);
+        }
         // pocket-ic's install_canister panics on failure; turn that into a Reject like the
         // other lifecycle calls return.
         let pic = &self.pic;
@@ -81,9 +105,15 @@ impl Env for PocketIcEnv {
             })
     }
     fn reinstall(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
+        if wasm.len() > SINGLE_MESSAGE_MODULE_LIMIT {
+            return self.install_chunked(id, wasm, arg, CanisterInstallMode::Reinstall);
+        }
         Ok(self.pic.reinstall_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)?)
     }
     fn upgrade(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
+        if wasm.len() > SINGLE_MESSAGE_MODULE_LIMIT {
+            return self.install_chunked(id, wasm, arg, CanisterInstallMode::Upgrade(None));
+        }
         Ok(self.pic.upgrade_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)?)
     }
     fn update_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
@@ -108,6 +138,11 @@ impl Env for PocketIcEnv {
     }
     fn now_ns(&mut self) -> u64 {
         self.pic.get_time().as_nanos_since_unix_epoch()
+    }
+    fn controllers(&mut self, id: Principal) -> Result<Vec<Principal>, Reject> {
+        let pic = &self.pic;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pic.get_controllers(id)))
+            .map_err(|_| Reject { code: RejectCode::DestinationInvalid, message: format!("canister {id} not found"), error_code: String::new() })
     }
     fn add_controller(&mut self, id: Principal, controller: Principal) -> Result<(), Reject> {
         let mut controllers = self.pic.get_controllers(id);
