@@ -528,6 +528,11 @@ impl Executor {
     /// Removes the module and state; outstanding calls are rejected (interface spec:
     /// "IC method uninstall_code").
     pub fn uninstall(&mut self, id: Principal) {
+        let by = crate::lifecycle::ChangeBy::user(self.canister(id).sys.controllers.first().copied().unwrap_or(Principal::anonymous()));
+        self.uninstall_by(id, &by)
+    }
+
+    pub(crate) fn uninstall_by(&mut self, id: Principal, by: &crate::lifecycle::ChangeBy) {
         let c = self.canister_mut(id);
         c.runtime = None;
         c.sys.stable = Default::default();
@@ -545,8 +550,7 @@ impl Executor {
                 self.respond(&cc.origin, Payload::Reject(reject.code, reject.message.clone()), Some(reject.error_code.unwrap()), cc.cycles_available, cc.tree);
             }
         }
-        let by = crate::lifecycle::ChangeBy::user(self.canister(id).sys.controllers.first().copied().unwrap_or(Principal::anonymous()));
-        self.record_change(id, &by, ic_management_canister_types::ChangeDetails::CodeUninstall);
+        self.record_change(id, by, ic_management_canister_types::ChangeDetails::CodeUninstall);
         self.update_stopping(id);
     }
 

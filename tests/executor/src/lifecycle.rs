@@ -635,7 +635,7 @@ impl Executor {
         }
         c.mgmt.snapshots.push(snap);
         if uninstall {
-            self.uninstall(id);
+            self.uninstall_by(id, by);
         }
         Ok(described)
     }

@@ -116,7 +116,7 @@ fn dispatch(ex: &mut Executor, origin: &Origin, caller: Principal, method: &str,
         "uninstall_code" => {
             let args: mgmt::UninstallCodeArgs = decode(method, arg)?;
             ex.controlled_by(args.canister_id, caller)?;
-            ex.uninstall(args.canister_id);
+            ex.uninstall_by(args.canister_id, &by(args.sender_canister_version));
             done(encode(()))
         }
         // "IC method stop_canister": controllers only; Stopping at once, the reply when Stopped.
