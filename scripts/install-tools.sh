@@ -4,6 +4,8 @@
 #   - ic-wasm into .tools/bin: from the npm package that ships its binary for this platform
 #     (linux/darwin, x64/arm64), otherwise built with `cargo install ic-wasm`
 # Prints the ic-wasm path on the last line. Runs under bash 3.2 (macOS) too.
+# Environment: SUITE_TOOLS_DIR (default .tools) is where tools go; IC_WASM_FROM=cargo skips npm
+# (to try the path machines without an npm package take).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,7 +15,7 @@ if [[ "${1:-}" == "--help" ]]; then
 fi
 
 IC_WASM_VERSION=0.11.1
-TOOLS="$PWD/.tools"
+TOOLS="${SUITE_TOOLS_DIR:-$PWD/.tools}"
 
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown >&2
@@ -36,8 +38,8 @@ from_npm() { # from_npm PLATFORM: the binary from @icp-sdk/ic-wasm-PLATFORM, if 
 
 if [[ ! -x "$TOOLS/bin/ic-wasm" ]] || ! "$TOOLS/bin/ic-wasm" --version 2>/dev/null | grep -q "$IC_WASM_VERSION"; then
   mkdir -p "$TOOLS/bin"
-  if ! from_npm "$(platform)"; then
-    echo "install-tools.sh: no ic-wasm npm package for $(platform); building it with cargo install (a few minutes)" >&2
+  if [[ "${IC_WASM_FROM:-npm}" == cargo ]] || ! from_npm "$(platform)"; then
+    echo "install-tools.sh: ic-wasm not taken from npm (platform $(platform), IC_WASM_FROM=${IC_WASM_FROM:-npm}); building it with cargo install (a few minutes)" >&2
     cargo install --quiet --locked ic-wasm --version "$IC_WASM_VERSION" --root "$TOOLS" >&2
   fi
   chmod +x "$TOOLS/bin/ic-wasm"
