@@ -157,11 +157,11 @@ pub fn commit_app<M: Memory>(s: &mut LicenseState<M>, now: u64, reg: &PendingApp
     if s.license_at(before.id, now)?.status == LicenseStatus::Active {
         after.last_activity_ns = after.last_activity_ns.max(now);
     }
-    s.replace_license(&before, &after);
+    s.replace_license_and_count(&before, &after, Some(&|c| c.apps += 1));
     s.pending_apps.remove(&canister);
     s.apps.insert(app.id, Cbor(app.clone()));
     s.app_by_canister.insert(canister, app.id);
-    s.count(app.program_id, |c| c.apps += 1);
+    s.index_new_app(&app);
     s.audit(now, reg.holder, "app_registered", &app);
     Ok(app)
 }

@@ -12,7 +12,11 @@ use interfaces::license_issuer::{Config, InitArgs, MAX_SUITE_CANISTERS};
 /// `ended_at_ns` is its deadline; `pending_apps` holds only registrations with an unknown
 /// outcome (a v1 slot left there is resumed by its holder, as in v1). Code of v1 would not know
 /// these rules, so going back to it is refused.
-pub const SCHEMA_VERSION: u32 = 2;
+///
+/// 3: secondary indexes (memories 17-22, `indexes.rs`), built after an upgrade from 1 or 2 in
+/// bounded timer batches (queries read by full scans until they are complete). Records are
+/// unchanged. Code of 2 would not maintain the indexes, so going back to it is refused.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const DAY: u64 = 24 * 3600;
 

@@ -154,9 +154,10 @@ impl<M: Memory> LicenseState<M> {
 
     /// Records a due transition (the housekeeping timer), logged with its reason.
     pub fn record_lapse(&mut self, (before, after): &Lapse, now: u64, actor: Principal) {
-        self.replace_license(before, after);
         if let Some(EndReason::IdleReclaimed { .. }) = &after.end_reason {
-            self.count(after.program_id, |c| c.idle_reclaimed += 1);
+            self.replace_license_and_count(before, after, Some(&|c| c.idle_reclaimed += 1));
+        } else {
+            self.replace_license(before, after);
         }
         let id = after.id;
         match &after.end_reason {

@@ -82,8 +82,9 @@ pub fn offer_license<M: Memory>(
         return Err(LicenseError::GlobalCapReached { cap: config.global_seat_cap, in_use });
     }
     let policy = s.policy(program.policy_id)?;
+    let id = s.new_license_id();
     let license = License {
-        id: s.new_license_id(),
+        id,
         program_id,
         holder,
         status: LicenseStatus::Offered,
@@ -100,8 +101,7 @@ pub fn offer_license<M: Memory>(
         app_ids: vec![],
         renewals: 0,
     };
-    s.insert_license(&license);
-    s.count(program_id, |c| c.offers_made += 1);
+    s.insert_license(&license, |c| c.offers_made += 1);
     s.audit(now, caller, "license_offered", &license);
     Ok(license)
 }
@@ -125,8 +125,7 @@ pub fn accept_license<M: Memory>(
     after.accepted_at_ns = Some(now);
     after.expires_at_ns = Some(now.saturating_add(days_ns(after.terms.duration_days)));
     after.last_activity_ns = now;
-    s.replace_license(&before, &after);
-    s.count(after.program_id, |c| c.offers_accepted += 1);
+    s.replace_license_and_count(&before, &after, Some(&|c| c.offers_accepted += 1));
     s.audit(now, caller, "license_accepted", &(license_id, after.expires_at_ns));
     Ok(after)
 }

@@ -6,6 +6,7 @@
 //! in use (offered + active + suspended) are therefore always the sum of the live licenses, and
 //! the checks in `licenses.rs` keep them within the program quota and the global cap.
 
+use crate::indexes::IndexBuild;
 use crate::lapse::{move_count, slot};
 use common::cbor::Cbor;
 use common::core_state::CoreState;
@@ -54,6 +55,12 @@ pub struct Memories<M> {
     pub apps: M,
     pub app_by_canister: M,
     pub pending_apps: M,
+    pub licenses_by_program: M,
+    pub licenses_by_holder: M,
+    pub apps_by_program: M,
+    pub activity_program: M,
+    pub activity_days: M,
+    pub index_build: M,
 }
 
 pub struct LicenseState<M: Memory> {
@@ -79,6 +86,18 @@ pub struct LicenseState<M: Memory> {
     pub app_by_canister: StableBTreeMap<Principal, u64, M>,
     /// Canister → slot of a registration whose registry call ended without a known outcome.
     pub pending_apps: StableBTreeMap<Principal, Cbor<PendingApp>, M>,
+    /// (program, license) for every license (`indexes.rs`).
+    pub licenses_by_program: StableBTreeMap<(u64, u64), (), M>,
+    /// (holder, license) for every license.
+    pub licenses_by_holder: StableBTreeMap<(Principal, u64), (), M>,
+    /// (program, app) for every app.
+    pub apps_by_program: StableBTreeMap<(u64, u64), (), M>,
+    /// (last activity, license) → program, for every `Active` license (as `activity`).
+    pub activity_program: StableBTreeMap<(u64, u64), u64, M>,
+    /// (day of last activity, program) → `Active` licenses with their last activity that day.
+    pub activity_days: StableBTreeMap<(u64, u64), u64, M>,
+    /// How far the indexes above are built over records stored before schema 3.
+    index_build: StableCell<Cbor<IndexBuild>, M>,
     /// Canister → registration in flight (awaiting `canister_info` or the registry). Heap only:
     /// a refused registration leaves stable memory untouched, and a canister is stopped (so
     /// no call is in flight) before it is upgraded.
@@ -102,12 +121,26 @@ impl<M: Memory> LicenseState<M> {
             apps: StableBTreeMap::init(m.apps),
             app_by_canister: StableBTreeMap::init(m.app_by_canister),
             pending_apps: StableBTreeMap::init(m.pending_apps),
+            licenses_by_program: StableBTreeMap::init(m.licenses_by_program),
+            licenses_by_holder: StableBTreeMap::init(m.licenses_by_holder),
+            apps_by_program: StableBTreeMap::init(m.apps_by_program),
+            activity_program: StableBTreeMap::init(m.activity_program),
+            activity_days: StableBTreeMap::init(m.activity_days),
+            index_build: StableCell::init(m.index_build, Cbor(IndexBuild::default())),
             in_flight: BTreeMap::new(),
         }
     }
 
     pub fn config(&self) -> Config {
         self.core.config()
+    }
+
+    pub fn index_build(&self) -> IndexBuild {
+        self.index_build.get().0.clone()
+    }
+
+    pub fn set_index_build(&mut self, b: IndexBuild) {
+        self.index_build.set(Cbor(b));
     }
 
     pub fn counters(&self) -> Counters {
@@ -205,8 +238,10 @@ impl<M: Memory> LicenseState<M> {
         self.update_counters(|c| f(&mut c.totals));
     }
 
-    /// Stores a new license, counting it in its status and indexing it.
-    pub fn insert_license(&mut self, license: &License) {
+    /// Stores a new license, counting it in its status (and applying `also` to the same counts,
+    /// in the same write) and indexing it.
+    pub fn insert_license(&mut self, license: &License, also: impl Fn(&mut SeatCounts)) {
+        self.index_new_license(license);
         self.index(license);
         let to = license.status;
         self.count(license.program_id, |s| {
@@ -214,6 +249,7 @@ impl<M: Memory> LicenseState<M> {
             if to.holds_seat() {
                 s.in_use += 1;
             }
+            also(s);
         });
         self.licenses.insert(license.id, Cbor(license.clone()));
     }
@@ -221,12 +257,23 @@ impl<M: Memory> LicenseState<M> {
     /// Replaces `before` by `after` (same id), moving the status counts and the deadline,
     /// activity and holder indexes with it. The only place a stored license changes.
     pub fn replace_license(&mut self, before: &License, after: &License) {
+        self.replace_license_and_count(before, after, None);
+    }
+
+    /// [`Self::replace_license`], applying `also` to the program's counts and the totals in the
+    /// same write as the status move (one read and write of each, not two).
+    pub fn replace_license_and_count(&mut self, before: &License, after: &License, also: Option<&dyn Fn(&mut SeatCounts)>) {
         debug_assert_eq!(before.id, after.id);
         self.unindex(before);
         self.index(after);
         let (from, to) = (before.status, after.status);
-        if from != to {
-            self.count(after.program_id, |s| move_count(s, from, to));
+        if from != to || also.is_some() {
+            self.count(after.program_id, |s| {
+                move_count(s, from, to);
+                if let Some(f) = also {
+                    f(s);
+                }
+            });
         }
         self.licenses.insert(after.id, Cbor(after.clone()));
     }
@@ -245,6 +292,7 @@ impl<M: Memory> LicenseState<M> {
                 }
                 if l.status == LicenseStatus::Active {
                     self.activity.insert((l.last_activity_ns, l.id), ());
+                    self.index_activity(l);
                 }
             }
             LicenseStatus::Revoked | LicenseStatus::Expired => {}
@@ -262,6 +310,7 @@ impl<M: Memory> LicenseState<M> {
             self.term_deadlines.remove(&(end, l.id));
         }
         self.activity.remove(&(l.last_activity_ns, l.id));
+        self.unindex_activity(l);
     }
 }
 
@@ -279,7 +328,7 @@ pub fn require_signed(caller: Principal) -> Result<(), LicenseError> {
 /// `MAX_PAGE_BYTES` (each item is measured alone, type table included: an overestimate). A page
 /// holds at least one item when any is left, so `next_start`, when set, is always past `start`.
 /// `limit = 0` asks for the count only: no items and no next page.
-pub fn page_of<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+pub fn page_of<T: CandidType + 'static>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
     let (start, limit) = request.bounds();
     let mut total = 0u64;
     let mut page = Vec::new();
@@ -302,9 +351,33 @@ pub fn page_of<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequ
     (page, total, next)
 }
 
+/// One page of `items` whose number is known (`total`, from counts): as [`page_of`], but it
+/// stops reading once the page is full, so a page costs its start and size, not the total.
+pub fn page_counted<T: CandidType + 'static>(items: impl Iterator<Item = T>, total: u64, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+    let (start, limit) = request.bounds();
+    let mut page = Vec::new();
+    let mut bytes = 0usize;
+    if start < total {
+        let mut items = items.skip(usize::try_from(start).unwrap_or(usize::MAX));
+        while page.len() < limit {
+            let Some(item) = items.next() else { break };
+            let size = encoded_len(&item);
+            if !page.is_empty() && bytes.saturating_add(size) > MAX_PAGE_BYTES {
+                break;
+            }
+            bytes = bytes.saturating_add(size);
+            page.push(item);
+        }
+    }
+    let end = start.saturating_add(page.len() as u64);
+    // An empty page never names a next one, so a pager cannot stall on a count that disagrees.
+    let next = if !page.is_empty() && end < total { Some(end) } else { None };
+    (page, total, next)
+}
+
 /// Bytes of `value`'s Candid encoding on its own.
-pub fn encoded_len<T: CandidType>(value: &T) -> usize {
-    candid::encode_one(value).map_or(usize::MAX, |b| b.len())
+pub fn encoded_len<T: CandidType + 'static>(value: &T) -> usize {
+    crate::reply::encoded_len(value)
 }
 
 #[cfg(test)]
@@ -384,7 +457,7 @@ pub mod test_support {
         let mut args = config::default_args(p(AUTHORITY));
         edit(&mut args);
         core.install(args, config::build_config, 0, p(AUTHORITY), "installed").unwrap();
-        LicenseState::init(
+        let mut s = LicenseState::init(
             core,
             Memories {
                 counters: m(),
@@ -400,7 +473,15 @@ pub mod test_support {
                 apps: m(),
                 app_by_canister: m(),
                 pending_apps: m(),
+                licenses_by_program: m(),
+                licenses_by_holder: m(),
+                apps_by_program: m(),
+                activity_program: m(),
+                activity_days: m(),
+                index_build: m(),
             },
-        )
+        );
+        s.set_index_build(crate::indexes::IndexBuild::complete());
+        s
     }
 }

@@ -19,6 +19,12 @@
 //!   id 14 APP_BY_CANISTER  canister → app id
 //!   id 15 PENDING_APPS     canister → PendingApp (slot reserved during the registry call)
 //!   id 16 USAGE_REPORTER   common::usage_reporter: sequence number and pending usage report
+//!   id 17 LICENSES_BY_PROGRAM  (program id, license id) of every license        ┐ schema 3,
+//!   id 18 LICENSES_BY_HOLDER   (holder, license id) of every license            │ indexes.rs
+//!   id 19 APPS_BY_PROGRAM      (program id, app id) of every app                │
+//!   id 20 ACTIVITY_PROGRAM     (last activity ns, license id) → program id of active licenses
+//!   id 21 ACTIVITY_DAYS        (day of last activity, program id) → active licenses that day
+//!   id 22 INDEX_BUILD          StableCell: how far 17-21 are built over older records ┘
 //! ```
 //! Memory ids are never renumbered or reused once deployed; new structures take new ids.
 
@@ -48,6 +54,12 @@ const APP_BY_CANISTER_MEM: MemoryId = MemoryId::new(14);
 const PENDING_APPS_MEM: MemoryId = MemoryId::new(15);
 /// Sequence number and pending report of the usage reports sent to the burn ledger.
 pub const USAGE_REPORTER_MEM: MemoryId = MemoryId::new(16);
+const LICENSES_BY_PROGRAM_MEM: MemoryId = MemoryId::new(17);
+const LICENSES_BY_HOLDER_MEM: MemoryId = MemoryId::new(18);
+const APPS_BY_PROGRAM_MEM: MemoryId = MemoryId::new(19);
+const ACTIVITY_PROGRAM_MEM: MemoryId = MemoryId::new(20);
+const ACTIVITY_DAYS_MEM: MemoryId = MemoryId::new(21);
+const INDEX_BUILD_MEM: MemoryId = MemoryId::new(22);
 
 thread_local! {
     static MEMORY_MANAGER: RefCell<MemoryManager<DefaultMemoryImpl>> =
@@ -68,6 +80,12 @@ thread_local! {
             apps: mem(APPS_MEM),
             app_by_canister: mem(APP_BY_CANISTER_MEM),
             pending_apps: mem(PENDING_APPS_MEM),
+            licenses_by_program: mem(LICENSES_BY_PROGRAM_MEM),
+            licenses_by_holder: mem(LICENSES_BY_HOLDER_MEM),
+            apps_by_program: mem(APPS_BY_PROGRAM_MEM),
+            activity_program: mem(ACTIVITY_PROGRAM_MEM),
+            activity_days: mem(ACTIVITY_DAYS_MEM),
+            index_build: mem(INDEX_BUILD_MEM),
         },
     ));
 }
