@@ -439,13 +439,13 @@ impl Executor {
                 (true, false) => {
                     return Err(Reject::new(
                         ErrorCode::CanisterContractViolation,
-                        format!("Error from Canister {id}: the `wasm_memory_persistence = keep` upgrade option requires that the new canister module supports enhanced orthogonal persistence."),
+                        "Invalid upgrade option: `wasm_memory_persistence: opt keep` requires that the new canister module supports enhanced orthogonal persistence.".to_string(),
                     ))
                 }
                 (false, true) => {
                     return Err(Reject::new(
                         ErrorCode::CanisterContractViolation,
-                        format!("Error from Canister {id}: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option."),
+                        "Missing upgrade option: Enhanced orthogonal persistence requires the `wasm_memory_persistence` upgrade option.".to_string(),
                     ))
                 }
                 _ => {}
@@ -546,7 +546,8 @@ impl Executor {
         let contexts = std::mem::take(&mut c.call_contexts);
         for (_, cc) in contexts {
             if !cc.responded {
-                let reject = Reject::new(ErrorCode::CanisterWasmModuleNotFound, format!("Canister {id} has been uninstalled."));
+                // As the replica: CANISTER_REJECT "Canister has been uninstalled."
+                let reject = Reject::new(ErrorCode::CanisterRejectedMessage, format!("Canister {id} has been uninstalled."));
                 self.respond(&cc.origin, Payload::Reject(reject.code, reject.message.clone()), Some(reject.error_code.unwrap()), cc.cycles_available, cc.tree);
             }
         }
@@ -557,9 +558,8 @@ impl Executor {
     /// Stops the canister: new calls are rejected; it becomes Stopped once its open call
     /// contexts are closed (this delivers pending messages until then).
     pub fn stop_canister(&mut self, id: Principal) -> Result<(), Reject> {
-        let c = self.canister_mut(id);
-        if c.sys.status != Some(CanisterStatus::Stopped) {
-            c.sys.status = Some(CanisterStatus::Stopping);
+        if self.status(id) == CanisterStatus::Running {
+            self.set_status(id, CanisterStatus::Stopping);
         }
         self.run_until_idle();
         self.update_stopping(id);
@@ -575,8 +575,8 @@ impl Executor {
     /// Starts the canister (interface spec, "IC method start_canister"): `stop_canister` calls
     /// still waiting for a stopping canister are rejected.
     pub fn start_canister(&mut self, id: Principal) {
+        self.set_status(id, CanisterStatus::Running);
         let c = self.canister_mut(id);
-        c.sys.status = Some(CanisterStatus::Running);
         let waiting = std::mem::take(&mut c.mgmt.pending_stops);
         for w in waiting {
             let r = Reject::new(ErrorCode::CanisterStoppingCancelled, format!("Canister {id}'s stop request was cancelled."));
@@ -584,13 +584,24 @@ impl Executor {
         }
     }
 
+    /// A change of the running status bumps the canister version (interface spec, "Canister
+    /// version": "guaranteed to be incremented upon every change of ... running status").
+    fn set_status(&mut self, id: Principal, status: CanisterStatus) {
+        let c = self.canister_mut(id);
+        if c.sys.status != Some(status) {
+            c.sys.status = Some(status);
+            c.sys.version += 1;
+        }
+    }
+
     /// A stopping canister without open call contexts becomes Stopped, and the `stop_canister`
     /// calls waiting for it are answered.
     pub(crate) fn update_stopping(&mut self, id: Principal) {
-        let Some(c) = self.canisters.get_mut(&id) else { return };
+        let Some(c) = self.canisters.get(&id) else { return };
         if c.sys.status == Some(CanisterStatus::Stopping) && c.call_contexts.is_empty() {
-            c.sys.status = Some(CanisterStatus::Stopped);
+            self.set_status(id, CanisterStatus::Stopped);
         }
+        let c = self.canister_mut(id);
         if c.sys.status == Some(CanisterStatus::Stopped) && !c.mgmt.pending_stops.is_empty() {
             let waiting = std::mem::take(&mut c.mgmt.pending_stops);
             for w in waiting {
@@ -603,10 +614,10 @@ impl Executor {
     /// last call context closes), or rejected after the replica's timeout.
     pub(crate) fn stop_from_call(&mut self, id: Principal, origin: Origin, tree: u64, refund: u128) {
         let deadline = self.now + crate::lifecycle::STOP_CANISTER_TIMEOUT_NS;
-        let c = self.canister_mut(id);
-        if c.sys.status != Some(CanisterStatus::Stopped) {
-            c.sys.status = Some(CanisterStatus::Stopping);
+        if self.status(id) == CanisterStatus::Running {
+            self.set_status(id, CanisterStatus::Stopping);
         }
+        let c = self.canister_mut(id);
         c.mgmt.pending_stops.push(crate::lifecycle::PendingStop { origin, tree, deadline, refund });
         self.update_stopping(id);
     }

@@ -161,11 +161,12 @@ fn env_vars_hash(vars: &[(String, String)]) -> Vec<u8> {
     Sha256::digest(parts.concat()).to_vec()
 }
 
+/// A setting in range; else the replica's `InvalidSettings` (CanisterContractViolation).
 fn nat(v: &Nat, what: &str, max: u128) -> Result<u128, Reject> {
     u128::try_from(&v.0)
         .ok()
         .filter(|x| *x <= max)
-        .ok_or_else(|| Reject::new(ErrorCode::InvalidManagementPayload, format!("Invalid settings: {what} {v} is out of range (at most {max})")))
+        .ok_or_else(|| Reject::new(ErrorCode::CanisterContractViolation, format!("Could not validate the settings: {what} {v} is out of range (at most {max})")))
 }
 
 fn n(v: impl Into<u128>) -> Nat {
@@ -296,6 +297,7 @@ impl Executor {
     // ------------------------------------------------------------------ settings
 
     fn validate_settings(&self, s: &mgmt::CanisterSettings) -> Result<(), Reject> {
+        // Lists over 10 fail the replica's Candid decoding (bounded vectors): InvalidManagementPayload.
         if let Some(c) = &s.controllers {
             if c.len() > MAX_CONTROLLERS {
                 return Err(Reject::new(
@@ -569,7 +571,7 @@ impl Executor {
     pub fn delete_canister(&mut self, id: Principal, sender: Principal) -> Result<(), Reject> {
         let c = self.controlled_by(id, sender)?;
         if id == sender {
-            return Err(Reject::new(ErrorCode::CanisterContractViolation, format!("Canister {id} cannot delete itself.")));
+            return Err(Reject::new(ErrorCode::CanisterInvalidController, format!("Canister {id} cannot delete itself.")));
         }
         if c.sys.status != Some(CanisterStatus::Stopped) {
             return Err(Reject::new(ErrorCode::CanisterNotStopped, format!("Canister {id} must be stopped before it is deleted.")));
@@ -600,7 +602,7 @@ impl Executor {
             ));
         }
         if c.runtime.is_none() {
-            return Err(Reject::new(ErrorCode::CanisterWasmModuleNotFound, format!("Canister {id} is empty: there is no module to snapshot.")));
+            return Err(Reject::new(ErrorCode::CanisterRejectedMessage, format!("Failed to create snapshot for empty canister {id}:")));
         }
         let local = self.fresh_id();
         let now = self.now;
@@ -625,8 +627,12 @@ impl Executor {
         let limit = costs::freezing_limit(memory, c.sys.freezing_threshold_seconds);
         if c.sys.cycles < limit {
             return Err(Reject::new(
-                ErrorCode::InsufficientCyclesInMemoryGrow,
-                format!("Canister {id} does not have enough cycles for a snapshot of {} bytes: balance {}, freezing limit {limit}", snap.size(), c.sys.cycles),
+                ErrorCode::CanisterOutOfCycles,
+                format!(
+                    "Canister snapshotting failed with: `Canister {id} does not have enough cycles for a snapshot of {} bytes: balance {}, freezing limit {limit}`",
+                    snap.size(),
+                    c.sys.cycles
+                ),
             ));
         }
         let described = snap.describe();
@@ -659,8 +665,15 @@ impl Executor {
         self.controlled_by(id, by.principal)?;
         let snap = self.find_snapshot(&snapshot_id, id)?.clone();
         let owner = Principal::from_slice(&snapshot_id[8..]);
-        if owner != id {
-            self.controlled_by(owner, by.principal)?;
+        if owner != id && !self.canisters[&owner].sys.controllers.contains(&by.principal) {
+            return Err(Reject::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!(
+                    "Only a controller of the canister that snapshot {} belongs to can load it on canister {id}. Sender: {}.",
+                    hex::encode(&snapshot_id),
+                    by.principal
+                ),
+            ));
         }
         let mut rt = crate::instance::Runtime::new(snap.module.clone(), self.subnet)
             .map_err(|e| Reject::new(ErrorCode::CanisterInvalidWasm, format!("Error from Canister {id}: {e}")))?;

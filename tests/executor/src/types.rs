@@ -30,20 +30,18 @@ impl RejectCode {
 
 /// The replica's finer error codes (the subset the executor produces). The first digit is
 /// the reject code, as on the IC; names and numbers match `pocket_ic::ErrorCode` so tests can
-/// compare, except `CanisterMethodNotFound`, `CanisterWasmModuleNotFound`, `CanisterOutOfCycles`
-/// and `InsufficientCyclesForCall`, which keep older numbers (and so reject codes 3, 3, 5, 2).
+/// compare (`InsufficientCyclesForCall` is the executor's own and not produced).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
     StopCanisterRequestTimeout = 206,
+    /// A frozen canister: SYS_TRANSIENT (interface spec, `freezing_threshold`).
+    CanisterOutOfCycles = 207,
     CanisterNotFound = 301,
-    CanisterMethodNotFound = 302,
-    CanisterWasmModuleNotFound = 303,
     CanisterSnapshotNotFound = 305,
     InsufficientCyclesForCreateCanister = 403,
     CanisterRejectedMessage = 406,
     UnknownManagementMessage = 407,
     InvalidManagementPayload = 408,
-    CanisterOutOfCycles = 501,
     CanisterTrapped = 502,
     CanisterCalledTrap = 503,
     CanisterContractViolation = 504,
@@ -57,6 +55,8 @@ pub enum ErrorCode {
     CanisterNonEmpty = 514,
     CanisterInstructionLimitExceeded = 522,
     InsufficientCyclesInMemoryGrow = 532,
+    CanisterMethodNotFound = 536,
+    CanisterWasmModuleNotFound = 537,
     InsufficientCyclesForCall = 204,
     DeadlineExpired = 601,
     ResponseDropped = 602,

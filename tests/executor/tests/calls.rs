@@ -37,8 +37,8 @@ fn each_kind_of_reject_reaches_the_caller() {
     // no reply
     let (r,): (Result<String, CallError>,) = update(&mut ex, a, "call_text", (b, "no_reply", "", false));
     assert_eq!(r.unwrap_err().code, 5);
-    // unknown method: DESTINATION_INVALID
-    assert_eq!(call_text(&mut ex, a, b, "missing", false).unwrap_err().code, 3);
+    // unknown method: CANISTER_ERROR (the replica's CanisterMethodNotFound, 536)
+    assert_eq!(call_text(&mut ex, a, b, "missing", false).unwrap_err().code, 5);
     // unknown canister
     assert_eq!(call_text(&mut ex, a, Principal::from_slice(&[0xab; 10]), "echo", false).unwrap_err().code, 3);
     // stopped callee

@@ -66,8 +66,8 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
-/// The fixture with a custom section appended: a different module (hash) of `extra` more bytes.
-fn fixture_padded(extra: usize) -> Vec<u8> {
+/// The fixture with a custom section `name` holding `data` appended (a different module).
+fn fixture_with_section(name: &str, data: &[u8]) -> Vec<u8> {
     fn leb(mut v: usize, out: &mut Vec<u8>) {
         loop {
             let b = (v & 0x7f) as u8;
@@ -78,16 +78,21 @@ fn fixture_padded(extra: usize) -> Vec<u8> {
             }
         }
     }
-    let name = b"padding";
     let mut body = Vec::new();
     leb(name.len(), &mut body);
-    body.extend_from_slice(name);
-    body.extend((0..extra).map(|i| (i % 251) as u8 ^ (i >> 16) as u8));
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(data);
     let mut wasm = fixture_wasm();
     wasm.push(0);
     leb(body.len(), &mut wasm);
     wasm.extend(body);
     wasm
+}
+
+/// The fixture padded by `extra` bytes of varied data (so no two 1 MiB chunks are equal).
+fn fixture_padded(extra: usize) -> Vec<u8> {
+    let data: Vec<u8> = (0..extra).map(|i| (i % 251) as u8 ^ (i >> 16) as u8).collect();
+    fixture_with_section("padding", &data)
 }
 
 fn status(ex: &mut Executor, from: Principal, of: Principal) -> CanisterStatusResult {
@@ -246,9 +251,9 @@ fn update_settings_only_by_controllers_and_recorded_in_the_history() {
     let s = status(&mut ex, a, b);
     assert_eq!((s.settings.freezing_threshold.clone(), s.settings.wasm_memory_limit.clone()), (86_400u64.into(), (1u64 << 30).into()));
     assert_eq!(s.settings.controllers, vec![a, CONTROLLER]);
-    // out of range: compute allocation above 100
+    // out of range: compute allocation above 100 (the replica's InvalidSettings)
     let bad = CanisterSettings { compute_allocation: Some(101u64.into()), ..Default::default() };
-    assert_eq!(rejected(call(&mut ex, a, "update_settings", args(bad), 0)).0, 4);
+    assert_eq!(rejected(call(&mut ex, a, "update_settings", args(bad), 0)).0, 5);
     // the controllers change is in the history with the sender's canister version
     let last = info(&mut ex, a, b).recent_changes.into_iter().rev().find(|c| matches!(c.details, Some(ChangeDetails::ControllersChange(_)))).unwrap();
     assert_eq!(last.origin, ChangeOrigin::FromCanister(mgmt::FromCanisterRecord { canister_id: a, canister_version: Some(7) }));
@@ -550,7 +555,7 @@ fn snapshots_are_limited_and_count_as_memory() {
     ex.delete_canister_snapshot(b, CONTROLLER, taken[0].id.clone()).unwrap();
     ex.set_cycles(b, ex.freezing_limit(b) + 1);
     let r = ex.take_canister_snapshot(b, CONTROLLER, None).unwrap_err();
-    assert_eq!(r.error_code, Some(ErrorCode::InsufficientCyclesInMemoryGrow), "{r}");
+    assert_eq!((r.code, r.error_code), (RejectCode::SysTransient, Some(ErrorCode::CanisterOutOfCycles)), "{r}");
 }
 
 #[test]
@@ -608,4 +613,79 @@ fn the_same_operations_as_executor_methods() {
     ex.stop_canister(b).unwrap();
     ex.delete_canister(b, CONTROLLER).unwrap();
     assert!(!ex.canister_ids().contains(&b));
+}
+
+#[test]
+fn keeping_the_wasm_memory_needs_enhanced_orthogonal_persistence() {
+    let (mut ex, ids) = setup(1);
+    let a = ids[0];
+    let b = create(&mut ex, a, None, 10 * T);
+    let eop = fixture_with_section("icp:private enhanced-orthogonal-persistence", b"");
+    unit(call(&mut ex, a, "install_code", install_args(b, CanisterInstallMode::Install, eop.clone(), encode_args(()).unwrap()), 0));
+    for _ in 0..2 {
+        let _: (u64,) = update(&mut ex, b, "inc", ());
+    }
+    let upgrade = |persistence| {
+        let flags = Some(UpgradeFlags { skip_pre_upgrade: None, wasm_memory_persistence: persistence });
+        install_args(b, CanisterInstallMode::Upgrade(flags), eop.clone(), encode_one(None::<String>).unwrap())
+    };
+    // such a module must keep its memory
+    let (code, msg) = rejected(call(&mut ex, a, "install_code", upgrade(None), 0));
+    assert_eq!(code, 5);
+    assert!(msg.contains("Missing upgrade option"), "{msg}");
+    let (code, _) = rejected(call(&mut ex, a, "install_code", upgrade(Some(WasmMemoryPersistence::Replace)), 0));
+    assert_eq!(code, 5);
+    unit(call(&mut ex, a, "install_code", upgrade(Some(WasmMemoryPersistence::Keep)), 0));
+    let s = state(&mut ex, b);
+    assert_eq!((s.heap, s.stable, s.upgrades), (2, 2, 1), "the heap survived the upgrade, post_upgrade ran");
+    assert_eq!(s.journal, vec!["init"], "heap data from before the upgrade");
+}
+
+#[test]
+fn snapshots_across_canisters_and_the_refusals_on_the_way() {
+    let (mut ex, ids) = setup(3);
+    let (a, b, c) = (ids[0], ids[1], ids[2]);
+    ex.set_controllers(b, vec![CONTROLLER, a]);
+    ex.set_controllers(c, vec![CONTROLLER, a]);
+    for _ in 0..4 {
+        let _: (u64,) = update(&mut ex, b, "inc", ());
+    }
+    let snap: Snapshot = ok(call(&mut ex, a, "take_canister_snapshot", TakeCanisterSnapshotArgs { canister_id: b, replace_snapshot: None, uninstall_code: None, sender_canister_version: None }, 0));
+    // b's snapshot loads onto c (same subnet, a controls both); the history names b
+    unit(call(&mut ex, a, "load_canister_snapshot", LoadCanisterSnapshotArgs { canister_id: c, snapshot_id: snap.id.clone(), sender_canister_version: None }, 0));
+    assert_eq!(state(&mut ex, c).stable, 4);
+    match info(&mut ex, a, c).recent_changes.pop().unwrap().details {
+        Some(ChangeDetails::LoadSnapshot(r)) => assert_eq!(r.from_canister_id, Some(b)),
+        other => panic!("{other:?}"),
+    }
+    // a controller of the target only may not load another canister's snapshot
+    ex.set_controllers(b, vec![CONTROLLER]);
+    let (code, msg) = rejected(call(&mut ex, a, "load_canister_snapshot", LoadCanisterSnapshotArgs { canister_id: c, snapshot_id: snap.id.clone(), sender_canister_version: None }, 0));
+    assert_eq!(code, 4, "{msg}");
+    // an empty canister has nothing to snapshot
+    let empty = create(&mut ex, a, None, T);
+    let (code, msg) = rejected(call(&mut ex, a, "take_canister_snapshot", TakeCanisterSnapshotArgs { canister_id: empty, replace_snapshot: None, uninstall_code: None, sender_canister_version: None }, 0));
+    assert_eq!(code, 4, "{msg}");
+    // with uninstall_code the canister is empty afterwards, and the snapshot brings it back
+    let s2: Snapshot = ok(call(&mut ex, a, "take_canister_snapshot", TakeCanisterSnapshotArgs { canister_id: c, replace_snapshot: None, uninstall_code: Some(true), sender_canister_version: None }, 0));
+    assert_eq!(ex.module_hash(c), None);
+    unit(call(&mut ex, a, "load_canister_snapshot", LoadCanisterSnapshotArgs { canister_id: c, snapshot_id: s2.id, sender_canister_version: None }, 0));
+    assert_eq!(state(&mut ex, c).stable, 4);
+    // a canister cannot delete itself (the replica's CanisterInvalidController)
+    ex.set_controllers(a, vec![CONTROLLER, a]);
+    assert_eq!(rejected(call(&mut ex, a, "delete_canister", id(a), 0)).0, 5);
+}
+
+#[test]
+fn running_status_changes_bump_the_canister_version() {
+    let (mut ex, ids) = setup(2);
+    let (a, b) = (ids[0], ids[1]);
+    ex.set_controllers(b, vec![CONTROLLER, a]);
+    let v = ex.canister_version(b);
+    unit(call(&mut ex, a, "stop_canister", id(b), 0));
+    assert_eq!(ex.canister_version(b), v + 2, "running → stopping → stopped");
+    unit(call(&mut ex, a, "start_canister", id(b), 0));
+    assert_eq!(ex.canister_version(b), v + 3);
+    unit(call(&mut ex, a, "start_canister", id(b), 0));
+    assert_eq!(ex.canister_version(b), v + 3, "already running: no change");
 }

@@ -24,13 +24,14 @@ fn round_trip_and_callers() {
 fn unknown_method_and_missing_canister_are_rejected() {
     let (mut ex, ids) = setup(1);
     let r = ex.update(ids[0], USER, "nope", encode_args(()).unwrap()).unwrap_err();
-    assert_eq!(r.code, RejectCode::DestinationInvalid);
+    // reject codes as the replica maps its error codes (ic-error-types)
+    assert_eq!(r.code, RejectCode::CanisterError);
     assert_eq!(r.error_code, Some(ErrorCode::CanisterMethodNotFound));
     let empty = ex.create_canister(vec![CONTROLLER]);
     let r = ex.update(empty, USER, "echo", encode_args(("x",)).unwrap()).unwrap_err();
-    assert_eq!(r.error_code, Some(ErrorCode::CanisterWasmModuleNotFound));
+    assert_eq!((r.code, r.error_code), (RejectCode::CanisterError, Some(ErrorCode::CanisterWasmModuleNotFound)));
     let r = ex.update(Principal::from_slice(&[9; 10]), USER, "echo", vec![]).unwrap_err();
-    assert_eq!(r.error_code, Some(ErrorCode::CanisterNotFound));
+    assert_eq!((r.code, r.error_code), (RejectCode::DestinationInvalid, Some(ErrorCode::CanisterNotFound)));
 }
 
 #[test]
