@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 /// - 2: the same records, written under the hardened rules (bounded configuration, one open
 ///   claim per node, placements of canister ids only). Nothing to rewrite; the number refuses a
 ///   downgrade to code that would break those rules on this state.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 3: the same records plus indexes and counters (`index`: subnet heads, placements and
+///   nodes by subnet), built from schema-1/2 records by a batched migration after the upgrade.
+///   Code of schema 2 would not keep them, so it is refused on this state.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const DAY: u64 = 24 * 3600;
 

@@ -8,6 +8,7 @@ mod config;
 mod countries;
 mod external_calls;
 mod governance;
+mod index;
 mod ingress;
 mod lifecycle;
 mod placements;
@@ -37,6 +38,9 @@ use std::time::Duration;
 /// How often open proposals past their expiry are closed, and how many per run at most.
 const EXPIRY_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 const EXPIRY_SWEEP_BATCH: usize = 50;
+/// Records the schema-3 migration handles per message (about 0.1M instructions each, so a
+/// batch stays near 1B: far inside the 300B of an upgrade and the 40B of a timer).
+const MIGRATION_BATCH: usize = 10_000;
 
 // ---- lifecycle ----
 
@@ -46,6 +50,7 @@ common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timer
 /// counts open proposals again right after an install or upgrade (a reconfiguration may have
 /// changed authorities or quorum), and reports usage to the burn ledger when one is configured.
 fn start_timers() {
+    migrate_indexes();
     ic_cdk_timers::set_timer(Duration::ZERO, async {
         storage::with_registry(|r| r.reevaluate_open(canister_self(), time()));
     });
@@ -53,6 +58,18 @@ fn start_timers() {
         storage::with_registry(|r| r.expire_due(canister_self(), time(), EXPIRY_SWEEP_BATCH));
     });
     external_calls::start_usage_reports(&storage::config());
+}
+
+/// Builds the schema-3 indexes after an upgrade from schema 1 or 2 (see `index`): one batch
+/// now, the rest on timers right after. Queries scan the records until it is done. Does
+/// nothing once done (every later upgrade, and a fresh install after its first empty batch).
+fn migrate_indexes() {
+    if storage::read_registry(|r| r.indexes_ready()) {
+        return;
+    }
+    if !storage::with_registry(|r| r.migrate_step(MIGRATION_BATCH)) {
+        ic_cdk_timers::set_timer(Duration::ZERO, async { migrate_indexes() });
+    }
 }
 
 // ---- ingress screening ----

@@ -7,14 +7,22 @@
 //! - a `Live` subnet always complies with its policy;
 //! - only authorities succeed at authority calls;
 //! - a proposal executes only with the quorum of current authorities;
-//! - a refused call writes nothing at all to stable memory.
+//! - a refused call writes nothing at all to stable memory;
+//! - placements are recorded only on live subnets, once per canister;
+//! - the indexes and counters (`index`) equal a full scan of what they index, and every
+//!   indexed query (placements, nodes and subnets by subnet or status, proposals) answers as the
+//!   model says, also while the schema-3 migration rebuilds the indexes in small batches after
+//!   an `Unindex` (the state an upgrade from schema 2 starts from).
 //!
 //! Failing sequences shrink to a short, readable list of `Op`s.
 
 use crate::config;
+use crate::index::Migration;
 use crate::lifecycle;
 use crate::state::Registry;
 use candid::Principal;
+use common::cbor::Cbor;
+use interfaces::audit::PageRequest;
 use ic_stable_structures::memory_manager::{MemoryManager, VirtualMemory};
 use ic_stable_structures::{Memory, VectorMemory};
 use interfaces::subnet_registry::*;
@@ -31,6 +39,8 @@ const DCS: u8 = 5;
 const PROVIDERS: u8 = 5;
 const NODES: u8 = 6;
 const SUBNETS: u8 = 2;
+/// App canisters placements are recorded for.
+const CANISTERS: u8 = 6;
 
 /// A memory that counts its writes, so a refused call can be shown to write nothing.
 #[derive(Clone, Default)]
@@ -77,6 +87,14 @@ fn node(i: u8) -> Principal {
 }
 fn subnet(i: u8) -> Principal {
     Principal::from_slice(&[0xd0, i])
+}
+/// The placement recorder.
+fn recorder() -> Principal {
+    Principal::from_slice(&[0x5e, 0xc0])
+}
+/// App canister `i` (a canister id: 10 bytes ending in 0x01).
+fn canister(i: u8) -> Principal {
+    Principal::from_slice(&[0, 0, 0, 0, 0, 0xca, 0, i, 1, 1])
 }
 fn dc_id(i: u8) -> String {
     format!("dc{i}")
@@ -134,6 +152,12 @@ enum Op {
     Sweep,
     /// An upgrade with a new install argument, then the timer that re-counts open proposals.
     Reconfigure { authorities: Vec<u8>, quorum: u32 },
+    /// The recorder records canister `c` on subnet `s`.
+    Place { c: u8, s: u8 },
+    /// The indexes emptied and the migration reset: the state an upgrade from schema 2 leaves.
+    Unindex,
+    /// One migration step of at most `batch` records.
+    Migrate { batch: usize },
 }
 
 fn nodes_subset() -> impl Strategy<Value = Vec<u8>> {
@@ -185,6 +209,9 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Sweep),
         1 => (proptest::sample::subsequence((0..POOL).collect::<Vec<_>>(), 0..=POOL as usize), 0..=4u32)
             .prop_map(|(authorities, quorum)| Op::Reconfigure { authorities, quorum }),
+        6 => (0..CANISTERS, 0..SUBNETS).prop_map(|(c, s)| Op::Place { c, s }),
+        1 => Just(Op::Unindex),
+        2 => (1..4usize).prop_map(|batch| Op::Migrate { batch }),
     ]
 }
 
@@ -230,6 +257,8 @@ struct Model {
     nodes: BTreeMap<u8, MNode>,
     subnets: BTreeMap<u8, MSubnet>,
     proposals: Vec<MProposal>,
+    /// Canister → subnet.
+    placements: BTreeMap<u8, u8>,
     now: u64,
 }
 
@@ -243,6 +272,7 @@ impl Model {
             nodes: BTreeMap::new(),
             subnets: BTreeMap::new(),
             proposals: vec![],
+            placements: BTreeMap::new(),
             now,
         }
     }
@@ -530,6 +560,18 @@ impl Model {
                 self.reevaluate();
                 true
             }
+            Op::Place { c, s } => {
+                let Some(sub) = self.subnet_at(s) else { return false };
+                if let Some(on) = self.placements.get(&c) {
+                    return *on == s; // idempotent on the same subnet
+                }
+                let ok = sub.status == SubnetStatus::Live;
+                if ok {
+                    self.placements.insert(c, s);
+                }
+                ok
+            }
+            Op::Unindex | Op::Migrate { .. } => true,
         }
     }
 }
@@ -550,7 +592,7 @@ impl Subject {
         let args = InitArgs {
             authorities: (0..3).map(authority).collect(),
             quorum: 2,
-            placement_recorders: vec![],
+            placement_recorders: vec![recorder()],
             burn_ledger: None,
             proposal_ttl_seconds: Some(TTL_SECONDS),
             usage_report_interval_seconds: None,
@@ -625,7 +667,7 @@ impl Subject {
                 let args = InitArgs {
                     authorities: authorities.iter().map(|a| authority(*a)).collect(),
                     quorum,
-                    placement_recorders: vec![],
+                    placement_recorders: vec![recorder()],
                     burn_ledger: None,
                     proposal_ttl_seconds: Some(TTL_SECONDS),
                     usage_report_interval_seconds: None,
@@ -636,6 +678,18 @@ impl Subject {
                     r.reevaluate_open(actor, now);
                 }
                 ok
+            }
+            Op::Place { c, s } => r.record_placement(recorder(), now, canister(c), subnet(s)).is_ok(),
+            Op::Unindex => {
+                r.subnet_heads.clear_new();
+                r.placements_by_subnet.clear_new();
+                r.nodes_by_subnet.clear_new();
+                r.migration.set(Cbor(Migration::default()));
+                true
+            }
+            Op::Migrate { batch } => {
+                r.migrate_step(batch);
+                true
             }
         }
     }
@@ -715,6 +769,78 @@ fn check(reg: &Registry<VirtualMemory<Counting>>, model: &Model) -> Result<(), T
         prop_assert_eq!(seen, Some(model.effective_state(id as u64)), "proposal {} as read", id);
     }
     prop_assert!(reg.proposal(model.proposals.len() as u64).is_none());
+    check_queries(reg, model)
+}
+
+/// Every page of `list`, walked with `limit`, and the total each page reported.
+fn walk<T>(limit: u32, list: impl Fn(PageRequest) -> (Vec<T>, u64, Option<u64>)) -> (Vec<T>, Vec<u64>) {
+    let (mut items, mut totals, mut start) = (vec![], vec![], 0);
+    loop {
+        let (page, total, next) = list(PageRequest { start: Some(start), limit: Some(limit) });
+        items.extend(page);
+        totals.push(total);
+        match next {
+            Some(n) => start = n,
+            None => return (items, totals),
+        }
+    }
+}
+
+/// The indexed queries answer as the model says (indexes built or not), and once the migration
+/// is done the indexes equal a full scan.
+fn check_queries(reg: &Registry<VirtualMemory<Counting>>, model: &Model) -> Result<(), TestCaseError> {
+    if reg.indexes_ready() {
+        reg.check_indexes().map_err(TestCaseError::fail)?;
+    }
+    let now = model.now;
+    let placed = |want: Option<u8>| -> Vec<(Principal, Principal)> {
+        model.placements.iter().filter(|(_, s)| want.is_none_or(|w| **s == w)).map(|(c, s)| (canister(*c), subnet(*s))).collect()
+    };
+    for filter in [None].into_iter().chain((0..SUBNETS).map(Some)) {
+        let query = |page| PlacementQuery { subnet_id: filter.map(subnet), page };
+        let (items, totals) = walk(2, |page| {
+            let p = reg.list_placements(&query(page));
+            (p.items, p.total, p.next_start)
+        });
+        let want = placed(filter);
+        let got: Vec<(Principal, Principal)> = items.iter().map(|p| (p.canister, p.subnet_id)).collect();
+        prop_assert_eq!(&got, &want, "list_placements {:?}", filter);
+        prop_assert!(totals.iter().all(|t| *t == want.len() as u64), "list_placements {:?} totals {:?}", filter, totals);
+    }
+    for s in 0..SUBNETS {
+        let (items, totals) = walk(1, |page| {
+            let p = reg.list_nodes(&NodeQuery { subnet_id: Some(subnet(s)), page, ..Default::default() });
+            (p.items, p.total, p.next_start)
+        });
+        let want: Vec<Principal> = model.nodes.iter().filter(|(_, n)| n.subnet == Some(s)).map(|(i, _)| node(*i)).collect();
+        let got: Vec<Principal> = items.iter().map(|n| n.id).collect();
+        prop_assert_eq!(&got, &want, "list_nodes of subnet {}", s);
+        prop_assert!(totals.iter().all(|t| *t == want.len() as u64));
+    }
+    for status in [None, Some(SubnetStatus::Live), Some(SubnetStatus::Proposed)] {
+        let (items, totals) = walk(1, |page| {
+            let p = reg.list_subnets(&SubnetQuery { status, jurisdiction: None, page }, now);
+            (p.items, p.total, p.next_start)
+        });
+        let want: Vec<Principal> = (0..SUBNETS)
+            .filter(|s| model.subnet_at(*s).is_some_and(|sub| status.is_none_or(|st| sub.status == st)))
+            .map(subnet)
+            .collect();
+        let got: Vec<Principal> = items.iter().map(|s| s.id).collect();
+        prop_assert_eq!(&got, &want, "list_subnets {:?}", status);
+        prop_assert!(totals.iter().all(|t| *t == want.len() as u64));
+    }
+    for state in [None, Some(ProposalState::Open), Some(ProposalState::Executed)] {
+        let (items, totals) = walk(2, |page| {
+            let p = reg.list_proposals(&ProposalQuery { state, subnet_id: None, page }, now);
+            (p.items, p.total, p.next_start)
+        });
+        let want: Vec<u64> =
+            (0..model.proposals.len() as u64).filter(|id| state.is_none_or(|st| model.effective_state(*id) == st)).collect();
+        let got: Vec<u64> = items.iter().map(|p| p.id).collect();
+        prop_assert_eq!(&got, &want, "list_proposals {:?}", state);
+        prop_assert!(totals.iter().all(|t| *t == want.len() as u64));
+    }
     Ok(())
 }
 
@@ -753,7 +879,13 @@ fn run(ops: &[Op]) -> Result<(), TestCaseError> {
         for (id, p) in model.proposals.iter().enumerate() {
             let newly = p.state == ProposalState::Executed && before.proposals.get(id).is_none_or(|b| b.state != ProposalState::Executed);
             if newly {
-                let current: BTreeSet<&Principal> = before.authorities.iter().chain(&model.authorities).collect();
+                // A reconfiguration's authorities count too: one of them may be removed by the
+                // very proposal its reconfiguration lets execute, in the same step.
+                let reconfigured: Vec<Principal> = match op {
+                    Op::Reconfigure { authorities, .. } => authorities.iter().map(|a| authority(*a)).collect(),
+                    _ => vec![],
+                };
+                let current: BTreeSet<&Principal> = before.authorities.iter().chain(&model.authorities).chain(&reconfigured).collect();
                 let approvals = p.approvals.iter().filter(|a| current.contains(a)).count() as u32;
                 prop_assert!(approvals >= before.quorum.min(model.quorum), "step {}: proposal {} executed with {} approvals", i, id, approvals);
             }
@@ -808,6 +940,22 @@ fn model_corner_cases() {
         Approve { by: 2, proposal: 1 },
         Submit { by: 0, change: Status { s: 0, to: 3 } },
         Approve { by: 1, proposal: 2 },
+        // Placements on the live subnet; again on it (idempotent), elsewhere (refused).
+        Place { c: 3, s: 0 },
+        Place { c: 1, s: 0 },
+        Place { c: 1, s: 0 },
+        Place { c: 1, s: 1 },
+        // An upgrade from schema 2: indexes rebuilt in batches of one while placements go on.
+        Unindex,
+        Migrate { batch: 1 },
+        Place { c: 0, s: 0 },
+        Migrate { batch: 1 },
+        Migrate { batch: 1 },
+        Migrate { batch: 2 },
+        Place { c: 5, s: 0 },
+        Migrate { batch: 3 },
+        Migrate { batch: 3 },
+        Migrate { batch: 3 },
         // Live: a membership change breaking the policy is refused, a node update too.
         Submit { by: 0, change: Membership { s: 0, add: vec![], remove: vec![0] } },
         UpdateNode { by: 0, n: 0, p: 0, dc: 0, sev: false },

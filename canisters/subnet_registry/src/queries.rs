@@ -1,14 +1,15 @@
 //! Read-only views: get and paged, filtered lists of every record kind, subnet status and the
 //! compliance report.
 
+use crate::index::subnet_range;
 use crate::policy;
-use crate::state::{page, Registry};
+use crate::state::{page, page_counted, page_lazy, Registry};
 use crate::subnets::target_subnet;
 use candid::Principal;
 use ic_stable_structures::Memory;
 use interfaces::audit::PageRequest;
 use interfaces::subnet_registry::{
-    ComplianceReport, DataCentrePage, DataCentreQuery, NodePage, NodeProviderPage, NodeQuery, Proposal, ProposalPage,
+    ComplianceReport, DataCentrePage, DataCentreQuery, Node, NodePage, NodeProviderPage, NodeQuery, Proposal, ProposalPage,
     ProposalQuery, ProposalState, RegistryError, SubnetPage, SubnetQuery, SubnetStatus,
 };
 
@@ -28,24 +29,47 @@ impl<M: Memory> Registry<M> {
         NodeProviderPage { items, total, next_start }
     }
 
+    /// Nodes in id order. One subnet's come from `nodes_by_subnet` (at most MAX_SUBNET_NODES
+    /// reads); the other filters scan every node.
     pub fn list_nodes(&self, query: &NodeQuery) -> NodePage {
-        let matching = self.nodes.iter().map(|e| e.value().0).filter(|n| {
+        let wanted = |n: &Node| {
             query.provider.is_none_or(|p| n.provider == p)
                 && query.data_centre.as_ref().is_none_or(|d| &n.data_centre == d)
                 && query.subnet_id.is_none_or(|s| n.subnet_id == Some(s))
-        });
-        let (items, total, next_start) = page(matching, &query.page);
+        };
+        let (items, total, next_start) = match query.subnet_id {
+            Some(s) if self.indexes_ready() => {
+                let members = self.nodes_by_subnet.keys_range(subnet_range(s)).take_while(|k| k.0 == s);
+                page(members.filter_map(|(_, n)| self.node(&n)).filter(wanted), &query.page)
+            }
+            _ => page(self.nodes.iter().map(|e| e.value().0).filter(wanted), &query.page),
+        };
         NodePage { items, total, next_start }
     }
 
-    /// Subnets as they stand at `now` (see `subnet_at`).
+    /// Subnets as they stand at `now` (see `subnet_at`), in id order. Status and existence come
+    /// from the fixed-size heads; only the page's subnets (and, with a jurisdiction filter, the
+    /// candidates) are decoded.
     pub fn list_subnets(&self, query: &SubnetQuery, now: u64) -> SubnetPage {
-        let matching = self.subnets.iter().map(|e| e.value().0).filter(|s| {
-            query.status.is_none_or(|st| s.status == st)
-                && query.jurisdiction.as_ref().is_none_or(|j| &s.jurisdiction == j)
-                && self.stands_at(s, now)
+        if !self.indexes_ready() {
+            let matching = self.subnets.iter().map(|e| e.value().0).filter(|s| {
+                query.status.is_none_or(|st| s.status == st)
+                    && query.jurisdiction.as_ref().is_none_or(|j| &s.jurisdiction == j)
+                    && self.stands_at(s, now)
+            });
+            let (items, total, next_start) = page(matching, &query.page);
+            return SubnetPage { items, total, next_start };
+        }
+        let standing = self.subnet_heads.iter().filter_map(|e| {
+            let head = e.value();
+            let stands = head.status != SubnetStatus::Proposed || self.is_open_at(head.created_by_proposal, now);
+            (stands && query.status.is_none_or(|st| head.status == st)).then(|| *e.key())
         });
-        let (items, total, next_start) = page(matching, &query.page);
+        let load = |id: Principal| self.subnet(&id).expect("a head has its subnet");
+        let (items, total, next_start) = match &query.jurisdiction {
+            None => page_lazy(standing, load, &query.page),
+            Some(j) => page(standing.map(load).filter(|s| &s.jurisdiction == j), &query.page),
+        };
         SubnetPage { items, total, next_start }
     }
 
@@ -59,12 +83,26 @@ impl<M: Memory> Registry<M> {
         self.proposal(id).map(|p| as_of(p, now))
     }
 
+    /// Proposals in id order. Unfiltered: the total is the map's length and only the page is
+    /// read. Open ones: from the open-proposal index (at most MAX_OPEN_PROPOSALS). Other filters
+    /// scan the kept proposals (at most MAX_OPEN_PROPOSALS + MAX_DECIDED_PROPOSALS).
     pub fn list_proposals(&self, query: &ProposalQuery, now: u64) -> ProposalPage {
-        let matching = self.proposals.iter().map(|e| as_of(e.value().0, now)).filter(|p| {
-            query.state.is_none_or(|st| p.state == st)
-                && query.subnet_id.is_none_or(|s| target_subnet(&p.change) == Some(s))
-        });
-        let (items, total, next_start) = page(matching, &query.page);
+        let load = |id: u64| as_of(self.proposal(id).expect("a listed proposal exists"), now);
+        let (items, total, next_start) = match (query.state, query.subnet_id) {
+            (None, None) => {
+                let skip = usize::try_from(query.page.bounds().0).unwrap_or(usize::MAX);
+                let items = self.proposals.iter().skip(skip).map(|e| as_of(e.value().0, now));
+                page_counted(items, self.proposals.len(), &query.page)
+            }
+            (Some(ProposalState::Open), None) => page_lazy(self.open_ids(now).into_iter(), load, &query.page),
+            _ => {
+                let matching = self.proposals.iter().map(|e| as_of(e.value().0, now)).filter(|p| {
+                    query.state.is_none_or(|st| p.state == st)
+                        && query.subnet_id.is_none_or(|s| target_subnet(&p.change) == Some(s))
+                });
+                page(matching, &query.page)
+            }
+        };
         ProposalPage { items, total, next_start }
     }
 

@@ -204,7 +204,7 @@ impl<M: Memory> Registry<M> {
         if let Some(&proposal_id) = self.claims(now).get(&node_id) {
             return Err(RegistryError::NodeClaimedByProposal { node_id, proposal_id });
         }
-        self.nodes.remove(&node_id);
+        self.remove_node_record(&node_id);
         self.audit(now, caller, "node_removed", &node_id);
         Ok(())
     }

@@ -2,13 +2,14 @@
 //! record kind. Generic over the memory so unit tests run it on `VectorMemory`. The operations
 //! live in `records`, `subnets`, `governance`, `placements` and `queries`.
 
+use crate::index::{Migration, SubnetHead};
 use crate::policy::MemberFacts;
 use crate::storage::*;
 use candid::{CandidType, Principal};
 use common::cbor::Cbor;
 use common::core_state::CoreState;
 use ic_stable_structures::memory_manager::MemoryId;
-use ic_stable_structures::{Memory, StableBTreeMap};
+use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use interfaces::audit::PageRequest;
 use interfaces::subnet_registry::{
     Config, DataCentre, Node, NodeProvider, Placement, Proposal, RegistryError, Subnet, SubnetStatus, MAX_PAGE_BYTES,
@@ -26,6 +27,15 @@ pub struct Registry<M: Memory> {
     /// Undecided proposals (id → expiry), so expiry and "open" listings need not scan them all.
     pub(crate) open_proposals: StableBTreeMap<u64, u64, M>,
     pub(crate) placements: StableBTreeMap<Principal, Cbor<Placement>, M>,
+    // Schema 3: indexes and counters (see `index`), kept with every change.
+    /// How far the migration that builds the indexes has come.
+    pub(crate) migration: StableCell<Cbor<Migration>, M>,
+    /// Subnet id → status, creating proposal and placement count.
+    pub(crate) subnet_heads: StableBTreeMap<Principal, SubnetHead, M>,
+    /// (subnet, canister) of every placement.
+    pub(crate) placements_by_subnet: StableBTreeMap<(Principal, Principal), (), M>,
+    /// (subnet, node) of every node in a subnet.
+    pub(crate) nodes_by_subnet: StableBTreeMap<(Principal, Principal), (), M>,
 }
 
 impl<M: Memory> Registry<M> {
@@ -40,6 +50,10 @@ impl<M: Memory> Registry<M> {
             proposals: StableBTreeMap::init(memory(PROPOSALS_MEM)),
             open_proposals: StableBTreeMap::init(memory(OPEN_PROPOSALS_MEM)),
             placements: StableBTreeMap::init(memory(PLACEMENTS_MEM)),
+            migration: StableCell::init(memory(MIGRATION_MEM), Cbor(Migration::default())),
+            subnet_heads: StableBTreeMap::init(memory(SUBNET_HEADS_MEM)),
+            placements_by_subnet: StableBTreeMap::init(memory(PLACEMENTS_BY_SUBNET_MEM)),
+            nodes_by_subnet: StableBTreeMap::init(memory(NODES_BY_SUBNET_MEM)),
         }
     }
 
@@ -103,12 +117,37 @@ impl<M: Memory> Registry<M> {
         self.node(id).ok_or(RegistryError::NodeNotFound { node_id: *id })
     }
 
+    /// Stores a subnet and its head (keeping its placement count).
     pub(crate) fn put_subnet(&mut self, subnet: &Subnet) {
+        let placements = self.subnet_heads.get(&subnet.id).map_or(0, |h| h.placements);
+        self.subnet_heads.insert(subnet.id, SubnetHead::of(subnet, placements));
         self.subnets.insert(subnet.id, Cbor(subnet.clone()));
     }
 
+    /// Removes a subnet and its head.
+    pub(crate) fn remove_subnet(&mut self, id: &Principal) {
+        self.subnet_heads.remove(id);
+        self.subnets.remove(id);
+    }
+
+    /// Stores a node and moves its `nodes_by_subnet` entry with its subnet.
     pub(crate) fn put_node(&mut self, node: &Node) {
-        self.nodes.insert(node.id, Cbor(node.clone()));
+        let old = self.nodes.insert(node.id, Cbor(node.clone())).and_then(|old| old.0.subnet_id);
+        if old != node.subnet_id {
+            if let Some(s) = old {
+                self.nodes_by_subnet.remove(&(s, node.id));
+            }
+            if let Some(s) = node.subnet_id {
+                self.nodes_by_subnet.insert((s, node.id), ());
+            }
+        }
+    }
+
+    /// Removes a node and its `nodes_by_subnet` entry.
+    pub(crate) fn remove_node_record(&mut self, id: &Principal) {
+        if let Some(s) = self.nodes.remove(id).and_then(|old| old.0.subnet_id) {
+            self.nodes_by_subnet.remove(&(s, *id));
+        }
     }
 
     /// The policy facts of one node, from its record and its data centre's.
@@ -141,41 +180,90 @@ impl<M: Memory> Registry<M> {
 /// One page of `items` (already filtered), with the total and where the next page starts.
 ///
 /// At most `limit` items (capped at MAX_PAGE) and at most MAX_PAGE_BYTES of them, each counted
-/// by its Candid encoding alone (more than it takes inside the reply's vector); but at least one
-/// while items are left past `start`, so `next_start` always advances. `limit = 0` asks for the
+/// by its Candid value bytes (what it takes inside the reply's vector); but at least one while
+/// items are left past `start`, so `next_start` always advances. `limit = 0` asks for the
 /// total only: no items and no `next_start`.
 pub fn page<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
-    page_within(items, request, u64::from(MAX_PAGE_BYTES))
+    page_lazy(items, |t| t, request)
 }
 
-/// `page` with an explicit byte budget (for tests).
-pub fn page_within<T: CandidType>(items: impl Iterator<Item = T>, request: &PageRequest, max_bytes: u64) -> (Vec<T>, u64, Option<u64>) {
+/// `page` over cheap keys: every key is counted, but only those on the page are `load`ed.
+pub fn page_lazy<K, T: CandidType>(keys: impl Iterator<Item = K>, load: impl FnMut(K) -> T, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+    page_within(keys, load, request, u64::from(MAX_PAGE_BYTES))
+}
+
+/// `page_lazy` with an explicit byte budget (for tests).
+pub fn page_within<K, T: CandidType>(
+    keys: impl Iterator<Item = K>,
+    mut load: impl FnMut(K) -> T,
+    request: &PageRequest,
+    max_bytes: u64,
+) -> (Vec<T>, u64, Option<u64>) {
     let (start, limit) = request.bounds();
     let mut total = 0u64;
-    let mut window = Vec::new();
-    let mut bytes = 0u64;
-    let mut full = limit == 0;
-    for item in items {
-        if total >= start && !full {
-            let size = encoded_len(&item);
-            if !window.is_empty() && bytes.saturating_add(size) > max_bytes {
-                full = true;
-            } else {
-                bytes = bytes.saturating_add(size);
-                window.push(item);
-                full = window.len() >= limit;
-            }
+    let mut window = Window::new(limit, max_bytes);
+    for key in keys {
+        if total >= start && !window.full {
+            window.offer(load(key));
         }
         total += 1;
     }
-    let end = start.saturating_add(window.len() as u64);
-    let next = if limit > 0 && end < total { Some(end) } else { None };
-    (window, total, next)
+    window.finish(start, total, limit)
 }
 
-/// Bytes of `item`'s Candid encoding on its own (header and type table included).
+/// A page when the total is known (a counter) and `items` already starts at `start` (a range
+/// scan that skipped the earlier keys): stops reading after the page.
+pub fn page_counted<T: CandidType>(items: impl Iterator<Item = T>, total: u64, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+    let (start, limit) = request.bounds();
+    let mut window = Window::new(limit, u64::from(MAX_PAGE_BYTES));
+    if start < total {
+        for item in items {
+            if window.full {
+                break;
+            }
+            window.offer(item);
+        }
+    }
+    window.finish(start, total, limit)
+}
+
+/// The items of a page being filled, within its count and byte bounds.
+struct Window<T> {
+    items: Vec<T>,
+    bytes: u64,
+    limit: usize,
+    max_bytes: u64,
+    full: bool,
+}
+
+impl<T: CandidType> Window<T> {
+    fn new(limit: usize, max_bytes: u64) -> Self {
+        Window { items: Vec::new(), bytes: 0, limit, max_bytes, full: limit == 0 }
+    }
+
+    fn offer(&mut self, item: T) {
+        let size = encoded_len(&item);
+        if !self.items.is_empty() && self.bytes.saturating_add(size) > self.max_bytes {
+            self.full = true;
+        } else {
+            self.bytes = self.bytes.saturating_add(size);
+            self.items.push(item);
+            self.full = self.items.len() >= self.limit;
+        }
+    }
+
+    fn finish(self, start: u64, total: u64, limit: usize) -> (Vec<T>, u64, Option<u64>) {
+        let end = start.saturating_add(self.items.len() as u64);
+        let next = if limit > 0 && end < total { Some(end) } else { None };
+        (self.items, total, next)
+    }
+}
+
+/// Bytes of `item`'s Candid value encoding (without the header and type table, which a reply
+/// carries once: building a type table per item cost more than the rest of a page).
 fn encoded_len<T: CandidType>(item: &T) -> u64 {
-    candid::encode_one(item).map_or(u64::MAX, |b| b.len() as u64)
+    let mut ser = candid::ser::ValueSerializer::new();
+    item.idl_serialize(&mut ser).map_or(u64::MAX, |()| ser.get_result().len() as u64)
 }
 
 #[cfg(test)]
@@ -204,15 +292,15 @@ mod tests {
         let items = || (0..10).map(|i| "x".repeat(100 + i));
         let one = encoded_len(&"x".repeat(100));
         // Room for about two items: each page takes what fits, at least one.
-        let (w, total, next) = page_within(items(), &PageRequest::default(), 2 * one + 2);
+        let (w, total, next) = page_within(items(), |x| x, &PageRequest::default(), 2 * one + 2);
         assert_eq!((w.len(), total, next), (2, 10, Some(2)));
-        let (w, _, next) = page_within(items(), &PageRequest::default(), 1);
+        let (w, _, next) = page_within(items(), |x| x, &PageRequest::default(), 1);
         assert_eq!((w.len(), next), (1, Some(1)), "a single item larger than the budget still comes");
         // Walking the pages visits every item once.
         let mut start = 0;
         let mut seen = vec![];
         loop {
-            let (w, _, next) = page_within(items(), &PageRequest { start: Some(start), limit: Some(3) }, 3 * one);
+            let (w, _, next) = page_within(items(), |x| x, &PageRequest { start: Some(start), limit: Some(3) }, 3 * one);
             seen.extend(w);
             match next {
                 Some(n) => {

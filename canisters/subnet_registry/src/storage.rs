@@ -13,6 +13,11 @@
 //!   id 8  OPEN_PROPOSALS  StableBTreeMap<u64 id, u64 expires_at_ns>  (index of undecided ones)
 //!   id 9  PLACEMENTS      StableBTreeMap<Principal canister, Cbor<Placement>>
 //!   id 10 USAGE_REPORTER  StableCell: common::usage_reporter state (reports to the burn ledger)
+//!   schema 3 (crate::index):
+//!   id 11 MIGRATION             StableCell: Cbor<index::Migration> (how far the index build came)
+//!   id 12 SUBNET_HEADS          StableBTreeMap<Principal subnet id, SubnetHead> (18 fixed bytes)
+//!   id 13 PLACEMENTS_BY_SUBNET  StableBTreeMap<(Principal subnet, Principal canister), ()>
+//!   id 14 NODES_BY_SUBNET       StableBTreeMap<(Principal subnet, Principal node), ()>
 //! ```
 //! Memory ids are never renumbered or reused once deployed; new structures take new ids.
 
@@ -35,6 +40,10 @@ pub const PROPOSALS_MEM: MemoryId = MemoryId::new(7);
 pub const OPEN_PROPOSALS_MEM: MemoryId = MemoryId::new(8);
 pub const PLACEMENTS_MEM: MemoryId = MemoryId::new(9);
 pub const USAGE_REPORTER_MEM: MemoryId = MemoryId::new(10);
+pub const MIGRATION_MEM: MemoryId = MemoryId::new(11);
+pub const SUBNET_HEADS_MEM: MemoryId = MemoryId::new(12);
+pub const PLACEMENTS_BY_SUBNET_MEM: MemoryId = MemoryId::new(13);
+pub const NODES_BY_SUBNET_MEM: MemoryId = MemoryId::new(14);
 
 thread_local! {
     static MEMORY_MANAGER: RefCell<MemoryManager<DefaultMemoryImpl>> =

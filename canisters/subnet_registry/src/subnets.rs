@@ -174,7 +174,7 @@ impl<M: Memory> Registry<M> {
                 .subnet(&args.subnet_id)
                 .is_some_and(|s| s.status == SubnetStatus::Proposed && s.created_by_proposal == proposal_id);
             if ours {
-                self.subnets.remove(&args.subnet_id);
+                self.remove_subnet(&args.subnet_id);
             }
         }
     }
