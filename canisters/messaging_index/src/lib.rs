@@ -9,12 +9,15 @@
 //! - [`directory`]: country-wide unique handles and each principal's registration, reserved
 //!   before the home shard is asked and committed or released by its answer — never released on
 //!   an unknown outcome;
-//! - [`wasm_store`]: the shard wasm uploaded in chunks, checked against its SHA-256.
+//! - [`wasm_store`]: the shard wasm uploaded in chunks, checked against its SHA-256;
+//! - [`rollout`]: moving every shard to a new module, a batch at a time, each shard snapshotted
+//!   before its upgrade and restored if the upgrade fails; halts at the first failure.
 //!
 //! The canister endpoints (registration through the home shard, shard creation through the
 //! management canister or the CMC, rollouts, metrics, top-ups) build on these.
 
 pub mod capacity;
 pub mod directory;
+pub mod rollout;
 pub mod routing;
 pub mod wasm_store;
