@@ -6,6 +6,8 @@
 //!   table clients route by;
 //! - [`capacity`]: which shard takes a new bucket, when a new shard is needed and on which
 //!   subnet (thresholds per shard and per subnet, allowed subnets only);
+//! - [`creation`]: the journal that makes shard creation safe across failures (no canister
+//!   created twice, none leaked);
 //! - [`directory`]: country-wide unique handles and each principal's registration, reserved
 //!   before the home shard is asked and committed or released by its answer — never released on
 //!   an unknown outcome;
@@ -17,6 +19,7 @@
 //! management canister or the CMC, rollouts, metrics, top-ups) build on these.
 
 pub mod capacity;
+pub mod creation;
 pub mod directory;
 pub mod rollout;
 pub mod routing;
