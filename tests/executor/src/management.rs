@@ -44,6 +44,18 @@ pub(crate) fn handle(ex: &mut Executor, origin: &Origin, caller: Principal, meth
     }
 }
 
+/// A query call to the management canister: only `canister_status` ("IC method
+/// canister_status": "can also be called by external users via non-replicated (query) calls").
+pub(crate) fn query(ex: &Executor, caller: Principal, method: &str, arg: &[u8]) -> Result<Vec<u8>, Reject> {
+    match method {
+        "canister_status" => {
+            let args: mgmt::CanisterIdRecord = decode(method, arg)?;
+            Ok(encode((ex.canister_status(args.canister_id, caller)?,)))
+        }
+        other => Err(Reject::new(ErrorCode::CanisterMethodNotFound, format!("Management canister has no query method '{other}'"))),
+    }
+}
+
 /// `Ok(Some((reply, refund)))`, `Ok(None)` when deferred.
 #[allow(clippy::type_complexity)]
 fn dispatch(ex: &mut Executor, origin: &Origin, caller: Principal, method: &str, arg: &[u8], cycles: u128, tree: u64) -> Result<Option<(Vec<u8>, u128)>, Reject> {

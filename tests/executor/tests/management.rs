@@ -272,6 +272,10 @@ fn a_module_larger_than_a_message_installs_from_chunks() {
     let big = fixture_padded(2_500_000);
     assert!(big.len() > 3 * 1024 * 1024 - 600_000 && big.len() > costs::MAX_PAYLOAD, "{}", big.len());
     let hash = Sha256::digest(&big).to_vec();
+    // too large for one message: a canister cannot even make the install_code call
+    let arg = encode_one(install_args(b, CanisterInstallMode::Install, big.clone(), encode_args(()).unwrap())).unwrap();
+    let r = ex.update(a, USER, "call_management", encode_args(("install_code", arg, 0u128)).unwrap()).unwrap_err();
+    assert!(r.code == RejectCode::CanisterError && r.message.contains("exceeds"), "{r}");
 
     // chunks in the caller's own store (the store canister may be another canister)
     let mut hashes = Vec::new();
@@ -471,6 +475,11 @@ fn canister_status_reports_status_module_memory_settings_and_cycles() {
     ex.set_controllers(b, vec![a, CONTROLLER]);
     let bytes = ex.update(Principal::management_canister(), CONTROLLER, "canister_status", encode_one(id(b)).unwrap()).unwrap();
     assert_eq!(candid::decode_one::<CanisterStatusResult>(&bytes).unwrap().settings.controllers, vec![a, CONTROLLER]);
+    // and as a query call (users only; other methods are not queries)
+    let bytes = ex.query(Principal::management_canister(), CONTROLLER, "canister_status", encode_one(id(b)).unwrap()).unwrap();
+    assert_eq!(candid::decode_one::<CanisterStatusResult>(&bytes).unwrap().module_hash, ex.module_hash(b).map(|h| h.to_vec()));
+    assert!(ex.query(Principal::management_canister(), USER, "canister_status", encode_one(id(b)).unwrap()).is_err());
+    assert!(ex.query(Principal::management_canister(), CONTROLLER, "stop_canister", encode_one(id(b)).unwrap()).is_err());
 }
 
 #[test]
