@@ -10,13 +10,19 @@
 //! A burn is spread over the hours and days of its period (`spread.rs`); burns recorded before
 //! spreading (schema 1) stay in the hour and day of their period's end. Numbers are zero-padded
 //! so keys sort by time.
+//!
+//! Values: schema 1 and 2 wrote CBOR (a map with field names); schema 3 writes [`StoredSums`]'s
+//! compact form (a tag byte, then four LEB128 numbers), about a twentieth of the instructions to
+//! read or write. Both are read, so nothing is rewritten at the upgrade; a bucket takes the
+//! compact form the next time it changes.
 
 use crate::conversion::cycles_to_micro_xdr;
 use crate::ledger::Ledger;
 use crate::spread::Spread;
 use candid::Principal;
-use common::cbor::Cbor;
-use ic_stable_structures::Memory;
+use ic_stable_structures::storable::Bound;
+use ic_stable_structures::{Memory, Storable};
+use std::borrow::Cow;
 use interfaces::burn_ledger::{Amounts, BurnRecord, Granularity, Scope, ScopeKind};
 use serde::{Deserialize, Serialize};
 
@@ -63,6 +69,70 @@ impl Sums {
     }
 }
 
+/// A bucket's value as stored: [`COMPACT`] then cycles, ICP e8s, unpriced cycles and reports as
+/// unsigned LEB128; or, written before schema 3, the CBOR of [`Sums`] (a CBOR map starts with a
+/// byte from 0xa0, never [`COMPACT`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoredSums(pub Sums);
+
+/// First byte of the compact form.
+const COMPACT: u8 = 0x01;
+
+fn put_leb(out: &mut Vec<u8>, mut v: u128) {
+    loop {
+        let byte = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn take_leb(bytes: &[u8], at: &mut usize) -> u128 {
+    let mut v = 0u128;
+    for shift in (0..128).step_by(7) {
+        let byte = *bytes.get(*at).unwrap_or_else(|| panic!("corrupt bucket in stable memory: truncated number"));
+        *at += 1;
+        v |= u128::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return v;
+        }
+    }
+    panic!("corrupt bucket in stable memory: number longer than 128 bits")
+}
+
+impl Storable for StoredSums {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        let s = self.0;
+        let mut out = Vec::with_capacity(24);
+        out.push(COMPACT);
+        for v in [s.cycles, s.icp_e8s, s.unpriced_cycles, u128::from(s.reports)] {
+            put_leb(&mut out, v);
+        }
+        out
+    }
+
+    fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
+        if bytes.first() != Some(&COMPACT) {
+            return StoredSums(common::cbor::Cbor::<Sums>::from_bytes(bytes).0);
+        }
+        let mut at = 1;
+        let cycles = take_leb(&bytes, &mut at);
+        let icp_e8s = take_leb(&bytes, &mut at);
+        let unpriced_cycles = take_leb(&bytes, &mut at);
+        let reports = u64::try_from(take_leb(&bytes, &mut at)).unwrap_or_else(|_| panic!("corrupt bucket in stable memory: reports"));
+        StoredSums(Sums { cycles, icp_e8s, unpriced_cycles, reports })
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
 pub fn scope_key(scope: &Scope) -> String {
     match scope {
         Scope::Suite => "suite".into(),
@@ -105,47 +175,60 @@ fn totals_key(scope: &Scope) -> String {
     format!("T|{}", scope_key(scope))
 }
 
-fn bucket_prefix(scope: &Scope, g: Granularity) -> String {
-    let tag = match g {
+fn tag(g: Granularity) -> char {
+    match g {
         Granularity::Hour => 'H',
         Granularity::Day => 'D',
-    };
-    format!("{tag}|{}|", scope_key(scope))
+    }
 }
 
-fn bucket_key(scope: &Scope, g: Granularity, start_seconds: u64) -> String {
-    format!("{}{start_seconds:012}", bucket_prefix(scope, g))
+fn bucket_prefix(scope: &Scope, g: Granularity) -> String {
+    format!("{}|{}|", tag(g), scope_key(scope))
+}
+
+/// Whether a change adds or removes a burn's parts.
+#[derive(Clone, Copy)]
+enum Change {
+    Add,
+    Remove,
 }
 
 impl<M: Memory> Ledger<M> {
-    fn change(&mut self, key: String, f: impl FnOnce(&mut Sums)) {
+    /// Reads the bucket `key`, applies `change` with `part`, writes it back (removed when empty).
+    fn change(&mut self, key: String, change: Change, part: &Sums) {
         let mut sums = self.buckets.get(&key).map(|c| c.0).unwrap_or_default();
-        f(&mut sums);
+        match change {
+            Change::Add => sums.add(part),
+            Change::Remove => sums.remove(part),
+        }
         if sums == Sums::default() {
             self.buckets.remove(&key);
         } else {
-            self.buckets.insert(key, Cbor(sums));
+            self.buckets.insert(key, StoredSums(sums));
+        }
+    }
+
+    /// Applies a burn's `spread` to the totals, hours and days of `scope`. The scope's part of
+    /// the keys (a principal in text form) is built once, not once per bucket.
+    fn change_scope(&mut self, scope: &Scope, spread: &Spread, change: Change) {
+        let scope = scope_key(scope);
+        self.change(format!("T|{scope}"), change, &spread.total);
+        for (g, parts) in [(Granularity::Hour, &spread.hours), (Granularity::Day, &spread.days)] {
+            let prefix = format!("{}|{scope}|", tag(g));
+            for (start_s, sums) in parts {
+                self.change(format!("{prefix}{start_s:012}"), change, sums);
+            }
         }
     }
 
     /// Adds a burn's `spread` to the totals, hours and days of `scope`.
     pub fn add_to_scope(&mut self, scope: &Scope, spread: &Spread) {
-        self.change(totals_key(scope), |s| s.add(&spread.total));
-        for (g, parts) in [(Granularity::Hour, &spread.hours), (Granularity::Day, &spread.days)] {
-            for (start_s, sums) in parts {
-                self.change(bucket_key(scope, g, *start_s), |s| s.add(sums));
-            }
-        }
+        self.change_scope(scope, spread, Change::Add);
     }
 
     /// Removes a burn's `spread` (added earlier) from `scope`.
     pub fn remove_from_scope(&mut self, scope: &Scope, spread: &Spread) {
-        self.change(totals_key(scope), |s| s.remove(&spread.total));
-        for (g, parts) in [(Granularity::Hour, &spread.hours), (Granularity::Day, &spread.days)] {
-            for (start_s, sums) in parts {
-                self.change(bucket_key(scope, g, *start_s), |s| s.remove(sums));
-            }
-        }
+        self.change_scope(scope, spread, Change::Remove);
     }
 
     /// What one burn adds to each of its scopes: spread over its period, or, for a burn
@@ -260,6 +343,47 @@ mod tests {
         assert_eq!(first.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![Scope::Program(1), Scope::Program(2)]);
         let rest = l.list_totals(ScopeKind::Program, Some(&Scope::Program(2)), 10);
         assert_eq!(rest.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![Scope::Program(3)]);
+    }
+
+    #[test]
+    fn stored_sums_are_compact_and_old_cbor_values_still_read() {
+        let big = Sums { cycles: u128::MAX, icp_e8s: 1 << 100, unpriced_cycles: 0, reports: u64::MAX };
+        for s in [Sums::default(), sums(1), sums(2_000_000_000_123), big] {
+            let bytes = StoredSums(s).into_bytes();
+            assert_eq!(bytes[0], COMPACT);
+            assert_eq!(StoredSums::from_bytes(Cow::Owned(bytes)).0, s);
+            // Written by schema 1 or 2: CBOR.
+            let old = common::cbor::Cbor(s).into_bytes();
+            assert_ne!(old[0], COMPACT);
+            assert_eq!(StoredSums::from_bytes(Cow::Owned(old)).0, s);
+        }
+        assert!(StoredSums(sums(2_000_000_000_123)).into_bytes().len() < 20);
+    }
+
+    /// Buckets written as CBOR (by schema 2) are read, added to and removed from exactly, and
+    /// take the compact form when they change.
+    #[test]
+    fn cbor_buckets_of_schema_2_are_read_and_updated() {
+        let (l, mems) = installed();
+        drop(l);
+        let hour = format!("H|{}|{:012}", scope_key(&Scope::Suite), 0);
+        {
+            let mut old: ic_stable_structures::StableBTreeMap<String, common::cbor::Cbor<Sums>, _> =
+                ic_stable_structures::StableBTreeMap::init(mems.memory(crate::ledger::ids::BUCKETS));
+            old.insert(format!("T|{}", scope_key(&Scope::Suite)), common::cbor::Cbor(sums(40)));
+            old.insert(hour.clone(), common::cbor::Cbor(sums(40)));
+        }
+        let mut l = mems.open();
+        assert_eq!(l.totals(&Scope::Suite), sums(40));
+        l.add_to_scope(&Scope::Suite, &over(2, 0, H));
+        assert_eq!(l.totals(&Scope::Suite), Sums { cycles: 42, icp_e8s: 4, unpriced_cycles: 0, reports: 2 });
+        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 0, H, 10), vec![(0, Sums { cycles: 42, icp_e8s: 4, unpriced_cycles: 0, reports: 2 })]);
+        let raw: ic_stable_structures::StableBTreeMap<String, Vec<u8>, _> = ic_stable_structures::StableBTreeMap::init(mems.memory(crate::ledger::ids::BUCKETS));
+        assert_eq!(raw.get(&hour).unwrap()[0], COMPACT);
+        l.remove_from_scope(&Scope::Suite, &over(2, 0, H));
+        assert_eq!(l.totals(&Scope::Suite), sums(40));
+        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 0, H, 10), vec![(0, sums(40))]);
+        assert!(l.series(&Scope::Suite, Granularity::Day, 0, H, 10).is_empty(), "the day went back to nothing");
     }
 
     #[test]

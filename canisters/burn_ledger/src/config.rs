@@ -8,9 +8,12 @@ use interfaces::burn_ledger::{
 };
 
 /// Version of the stored schema this code reads and writes. 2: burns are spread over the hours
-/// of their period (schema-1 burns keep their end-of-period buckets, see `Ledger::adopt_schema_2`);
-/// a downgrade to 1 is refused, since schema-1 code would move spread burns wrongly.
-pub const SCHEMA_VERSION: u32 = 2;
+/// of their period (schema-1 burns keep their end-of-period buckets, see `Ledger::adopt_schema_2`).
+/// 3: bucket values are written in a compact binary form (`buckets::StoredSums`); CBOR values
+/// written by schemas 1 and 2 are still read, so the upgrade rewrites nothing. A downgrade is
+/// refused: schema-1 code would move spread burns wrongly, and schema-2 code cannot read the
+/// compact buckets.
+pub const SCHEMA_VERSION: u32 = 3;
 
 const DAY: u64 = 24 * 3600;
 

@@ -2,7 +2,7 @@
 //! tests run it on `VectorMemory`. The operations live in the modules that use them
 //! (`reports`, `attribution`, `rates`, `meter`); this module only opens the structures.
 
-use crate::buckets::Sums;
+use crate::buckets::StoredSums;
 use candid::Principal;
 use common::cbor::Cbor;
 use common::core_state::CoreState;
@@ -10,6 +10,7 @@ use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use interfaces::burn_ledger::{BurnRecord, Config, ConversionRate, IssuanceModel, SequenceGap};
 use interfaces::license_issuer::AppOwner;
 use serde::{Deserialize, Serialize};
+use std::cell::OnceCell;
 
 /// What the ledger tracks per reporter to recognise retries, gaps and overlaps.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
@@ -89,12 +90,19 @@ pub struct Ledger<M: Memory> {
     /// (canister, burn id) of burns still waiting for attribution.
     pub pending: StableBTreeMap<(Principal, u64), u8, M>,
     /// Sums per scope: totals, hourly and daily buckets (keys in `buckets.rs`).
-    pub buckets: StableBTreeMap<String, Cbor<Sums>, M>,
+    pub buckets: StableBTreeMap<String, StoredSums, M>,
     /// license_issuer's `app_owner` answers (`None` = not an app), with fetch time.
     pub owner_cache: StableBTreeMap<Principal, Cbor<Cached<Option<AppOwner>>>, M>,
     /// subnet_registry's `placement_of` answers (the subnet, `None` = not placed), with fetch time.
     pub placement_cache: StableBTreeMap<Principal, Cbor<Cached<Option<Principal>>>, M>,
     pub settings: StableCell<Cbor<Settings>, M>,
+    /// Heap copies of the configuration and the settings; stable memory stays the source of
+    /// truth (a copy is filled on first use after install or upgrade). Decoding them from CBOR
+    /// at every use cost a hot report several times over. The configuration changes only
+    /// through `storage::with_core` (install, upgrade), which drops the copy; the settings only
+    /// through [`Ledger::update_settings`], which writes both.
+    config_copy: OnceCell<Config>,
+    settings_copy: OnceCell<Settings>,
 }
 
 impl<M: Memory> Ledger<M> {
@@ -111,6 +119,8 @@ impl<M: Memory> Ledger<M> {
             owner_cache: StableBTreeMap::init(mem(ids::OWNER_CACHE)),
             placement_cache: StableBTreeMap::init(mem(ids::PLACEMENT_CACHE)),
             settings: StableCell::init(mem(ids::SETTINGS), Cbor(Settings::default())),
+            config_copy: OnceCell::new(),
+            settings_copy: OnceCell::new(),
         }
     }
 
@@ -128,18 +138,25 @@ impl<M: Memory> Ledger<M> {
         }
     }
 
-    pub fn config(&self) -> Config {
-        self.core.config()
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        self.config_copy.get_or_init(|| self.core.config())
+    }
+
+    /// Drops the heap copy of the configuration: `core` may have changed it.
+    pub fn forget_config(&mut self) {
+        self.config_copy = OnceCell::new();
     }
 
     pub fn settings(&self) -> Settings {
-        self.settings.get().0.clone()
+        self.settings_copy.get_or_init(|| self.settings.get().0.clone()).clone()
     }
 
     pub fn update_settings(&mut self, f: impl FnOnce(&mut Settings)) {
         let mut s = self.settings();
         f(&mut s);
-        self.settings.set(Cbor(s));
+        self.settings.set(Cbor(s.clone()));
+        self.settings_copy = OnceCell::from(s);
     }
 
     pub fn burn(&self, burn_id: u64) -> Option<BurnRecord> {
@@ -217,6 +234,11 @@ pub mod test_support {
     impl Memories {
         pub fn open(&self) -> Ledger<VectorMemory> {
             Ledger::init(|id| self.0.borrow_mut().entry(id).or_default().clone())
+        }
+
+        /// The memory with id `id` (to write records as an older schema stored them).
+        pub fn memory(&self, id: u8) -> VectorMemory {
+            self.0.borrow_mut().entry(id).or_default().clone()
         }
 
         /// Every byte of every memory, to check that a refused call wrote nothing.

@@ -6,6 +6,26 @@
 //! ICP), `rates` (the rate and issuance model), `meter` (burn rate, Mission 70 meter, checkpoint),
 //! `tasks` (the async flows), `external_calls` (every outgoing call), `ledger` + `storage` (state).
 
+/// `common::bounded_endpoint!` (bounded argument decoding, the Candid signature declared from the
+/// same tokens) with the reply encoded by [`reply::encode`] (the type part built once).
+macro_rules! endpoint {
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
+        fn $name($arg: $ty) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "reply::encode")]
+        fn $name($($arg: $ty),+) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* async fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
+        async fn $name($arg: $ty) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
+    };
+}
+
 mod attribution;
 mod breakdown;
 mod buckets;
@@ -19,6 +39,7 @@ mod meter;
 mod model_tests;
 mod page;
 mod rates;
+mod reply;
 mod reports;
 mod spread;
 mod storage;
@@ -43,6 +64,7 @@ common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timer
 /// timers (timers do not survive upgrades).
 fn start_timers() {
     with_ledger(|l| l.adopt_schema_2());
+    warm_replies();
     let config = storage::config();
     ic_cdk_timers::set_timer_interval(Duration::from_secs(config.attribution_retry_interval_seconds), || async {
         let _ = tasks::retry_attribution().await;
@@ -75,7 +97,7 @@ fn inspect_message() {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Submits usage: cycles a reporter canister consumed over a period, with its sequence number.
     /// Only configured peers and app canisters license_issuer knows may report (an unknown caller
@@ -93,7 +115,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: sets the ICP/XDR rate new burns are converted at (on mainnet the CMC's rate).
     /// Recorded burns keep the rate they were recorded with. Refused: a zero rate, a rate above
@@ -110,7 +132,7 @@ fn conversion_rate() -> Option<ConversionRate> {
     with_ledger(|l| l.rate_in_force())
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: sets the issuance model of the Mission 70 meter (gross minting and target at
     /// most 10,000 bps, supply from 1 e8s to 10^19 e8s).
@@ -128,7 +150,7 @@ async fn retry_attribution() -> Result<u64, BurnError> {
     tasks::retry_attribution().await
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// All-time totals of one scope (suite, canister, subnet, program, ...).
     fn totals(scope: Scope) -> Amounts {
@@ -136,7 +158,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A page of totals of one family of scopes (canisters, subnets or programs); see
     /// `ListTotalsRequest` for paging.
@@ -152,7 +174,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Hourly or daily buckets of one scope whose start lies in `[from_ns, to_ns)` (see
     /// `SeriesRequest` for paging). Each burn is spread uniformly over its period, so a bucket
@@ -172,7 +194,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// One recorded burn: the report, the rate used, its ICP equivalent and attribution.
     fn burn(burn_id: u64) -> Result<BurnRecord, BurnError> {
@@ -180,7 +202,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A page of recorded burns, oldest first; see `BurnPage` for paging.
     fn list_burns(request: PageRequest) -> BurnPage {
@@ -192,7 +214,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// What the ledger knows about a reporter: last sequence, last period end, reports, gaps.
     fn reporter(reporter: Principal) -> Option<ReporterInfo> {
@@ -209,7 +231,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Gaps in a reporter's sequence numbers, from the gap whose first missing sequence is `start`
     /// or later: at most `limit` (default and cap 500; 0 gives an empty page), never a reply past
@@ -220,7 +242,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// The suite's burn rate over `[now − window_seconds, now)` (1 hour to 31 days) and its share of
     /// the network-wide Mission 70 target. Each burn counts uniformly over its report's period: the
@@ -234,7 +256,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// The Mission 70 meter: ICP burned per year at the burn rate over the window (as `burn_rate`
     /// computes it; default 24 hours) and its effect on net inflation under the issuance model.
@@ -244,12 +266,38 @@ common::bounded_endpoint! {
     }
 }
 
-/// The burn checkpoint: cycles, XDR, XDR/s, ICP and share of the Mission 70 target for the
-/// suite, per subnet and per program. Each list adds up exactly to the suite, field by field
-/// (an `Others` line sums what a full list leaves out).
-#[query]
+#[query(hidden = true, encode_with = "reply::encode")]
 fn burn_checkpoint() -> BurnCheckpoint {
     with_ledger(|l| l.checkpoint(time()))
+}
+
+/// `burn_checkpoint`'s Candid signature (the endpoint above is hidden from ic-cdk's export
+/// because of its `encode_with`).
+#[allow(dead_code)]
+mod burn_checkpoint {
+    use super::*;
+    /// The burn checkpoint: cycles, XDR, XDR/s, ICP and share of the Mission 70 target for the
+    /// suite, per subnet and per program. Each list adds up exactly to the suite, field by field
+    /// (an `Others` line sums what a full list leaves out).
+    #[::candid::candid_method(query)]
+    fn burn_checkpoint() -> BurnCheckpoint {
+        unreachable!("Candid signature only")
+    }
+}
+
+/// Builds the reply headers of the queries, so their replies skip it (see `reply.rs`).
+fn warm_replies() {
+    reply::warm::<BurnCheckpoint>();
+    reply::warm::<Amounts>();
+    reply::warm::<Result<Vec<ScopeTotals>, BurnError>>();
+    reply::warm::<Result<Vec<Bucket>, BurnError>>();
+    reply::warm::<Result<BurnRecord, BurnError>>();
+    reply::warm::<BurnPage>();
+    reply::warm::<Option<ReporterInfo>>();
+    reply::warm::<Vec<SequenceGap>>();
+    reply::warm::<Result<BurnRate, BurnError>>();
+    reply::warm::<Result<Mission70Meter, BurnError>>();
+    reply::warm::<Result<ReportReceipt, BurnError>>();
 }
 
 ic_cdk::export_candid!();

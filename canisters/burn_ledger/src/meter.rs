@@ -1,6 +1,6 @@
 //! Burn rate, the Mission 70 meter and the checkpoint summary (read-only).
 
-use crate::buckets::HOUR_SECONDS;
+use crate::buckets::{DAY_SECONDS, HOUR_SECONDS};
 use crate::conversion::{mul_div, SECONDS_PER_YEAR};
 use crate::ledger::Ledger;
 use crate::spread::floor_mul_div;
@@ -11,11 +11,27 @@ use interfaces::burn_ledger::{
 
 const NS: u64 = 1_000_000_000;
 const HOUR_NS: u64 = HOUR_SECONDS * NS;
+const DAY_NS: u64 = DAY_SECONDS * NS;
 /// Shortest and longest burn-rate windows.
 pub const MIN_WINDOW_SECONDS: u64 = HOUR_SECONDS;
 pub const MAX_WINDOW_SECONDS: u64 = 31 * 24 * HOUR_SECONDS;
 /// Window the checkpoint uses.
 pub const CHECKPOINT_WINDOW_SECONDS: u64 = 24 * HOUR_SECONDS;
+
+/// The whole UTC days `[from, to)` read from daily buckets for a window whose edge hour starts
+/// at `edge_hour_ns`, up to `now_ns`: from the first day boundary after the edge hour (the edge
+/// hour itself is read as an hour, since it may count pro rata) to the start of today (today is
+/// still filling: read by the hour). Empty (`from == to`) when no whole day lies between; then
+/// `from == to == edge hour` is never below the edge hour, so the hour reads cover everything.
+pub fn whole_days(edge_hour_ns: u64, now_ns: u64) -> (u64, u64) {
+    let first = (edge_hour_ns / DAY_NS + 1) * DAY_NS;
+    let today = now_ns / DAY_NS * DAY_NS;
+    if first < today {
+        (first, today)
+    } else {
+        (now_ns, now_ns)
+    }
+}
 
 pub fn check_window(window_seconds: u64) -> Result<u64, BurnError> {
     if (MIN_WINDOW_SECONDS..=MAX_WINDOW_SECONDS).contains(&window_seconds) {
@@ -55,9 +71,20 @@ impl<M: Memory> Ledger<M> {
     /// whole (the current one holds what was reported up to now); the hour `from_ns` falls in
     /// counts in proportion to the part of it after `from_ns`, over the part of it that can hold
     /// burn (not before `first_ns`, the earliest period start).
+    ///
+    /// Whole UTC days between the edge hour and today are read from the daily buckets (each is
+    /// exactly the sum of its hours), so a 31-day window reads about 30 days and at most 48
+    /// hours instead of 744 hours.
     fn suite_cycles_since(&self, from_ns: u64, first_ns: u64, now_ns: u64) -> u128 {
         let edge_hour = from_ns / HOUR_NS * HOUR_NS;
-        self.series(&Scope::Suite, Granularity::Hour, edge_hour, now_ns, usize::MAX)
+        let (days_from, days_to) = whole_days(edge_hour, now_ns);
+        let hours = |from: u64, to: u64| self.series(&Scope::Suite, Granularity::Hour, from, to, usize::MAX);
+        let mut parts = hours(edge_hour, days_from);
+        if days_from < days_to {
+            parts.extend(self.series(&Scope::Suite, Granularity::Day, days_from, days_to, usize::MAX));
+        }
+        parts.extend(hours(days_to.max(edge_hour), now_ns));
+        parts
             .into_iter()
             .map(|(start_ns, s)| {
                 let (span_start, span_end) = (start_ns.max(first_ns), (start_ns + HOUR_NS).min(now_ns));
@@ -236,5 +263,72 @@ mod tests {
         assert_eq!(c.pending_attribution, 2);
         assert_eq!(c.reporters, 3);
         assert!(matches!(check_window(60), Err(BurnError::ArgumentOutOfRange { .. })));
+    }
+
+    #[test]
+    fn whole_days_lie_strictly_after_the_edge_hour_and_before_today() {
+        const D: u64 = 24 * H;
+        assert_eq!(whole_days(10 * D, 10 * D + 5 * H), (10 * D + 5 * H, 10 * D + 5 * H), "no whole day");
+        assert_eq!(whole_days(10 * D, 11 * D + 5 * H), (11 * D + 5 * H, 11 * D + 5 * H), "the edge day is read by the hour");
+        assert_eq!(whole_days(10 * D + 3 * H, 41 * D + 2 * H), (11 * D, 41 * D));
+    }
+
+    /// The suite's cycles in `[from, now)` by hourly buckets only: the rule `burn_rate` states,
+    /// computed the way schema 2 did (every hour of the window read).
+    fn by_hours(l: &Ledger<ic_stable_structures::VectorMemory>, from: u64, first: u64, now: u64) -> u128 {
+        let edge = from / H * H;
+        l.series(&Scope::Suite, Granularity::Hour, edge, now, usize::MAX)
+            .into_iter()
+            .map(|(start, s)| {
+                let (span_start, span_end) = (start.max(first), (start + H).min(now));
+                if start != edge || from <= span_start || span_end <= span_start {
+                    s.cycles
+                } else {
+                    floor_mul_div(s.cycles, span_end - from, span_end - span_start)
+                }
+            })
+            .sum()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Over random report sequences (periods from a minute to 31 days, with pauses) and
+        /// random windows and times: every daily bucket of every scope is the sum of its hourly
+        /// buckets, and the burn rate read through daily buckets equals the one read hour by hour.
+        #[test]
+        fn daily_rollups_equal_their_hours_and_the_burn_rate_reads_them_exactly(
+            reports in proptest::collection::vec((0u64..3, 60u64..(31 * 86_400), 0u64..(3 * 86_400), 0u128..10_000_000_000_000), 1..12),
+            windows in proptest::collection::vec((3_600u64..=(31 * 86_400), 0u64..(2 * 86_400)), 1..6),
+        ) {
+            let (mut l, _) = installed();
+            let peers = [REGISTRY, ISSUER, MESSAGING];
+            let mut now = T0 + 1_234 * NS;
+            let mut ends = [0u64; 3];
+            let mut seqs = [0u64; 3];
+            for (who, len_s, pause_s, cycles) in reports {
+                let w = who as usize;
+                now += (len_s + pause_s) * NS;
+                let start = (now - len_s * NS).max(ends[w]);
+                seqs[w] += 1;
+                l.record_report(p(peers[w]), report(seqs[w], start, now, cycles.min(len_s as u128 * 10_000_000_000_000)), now).unwrap();
+                ends[w] = now;
+            }
+            for scope in [Scope::Suite, Scope::Unattributed, Scope::Canister(p(REGISTRY)), Scope::Canister(p(MESSAGING))] {
+                let mut days: std::collections::BTreeMap<u64, u128> = Default::default();
+                for (t, s) in l.series(&scope, Granularity::Hour, 0, u64::MAX, usize::MAX) {
+                    *days.entry(t / (24 * H) * (24 * H)).or_default() += s.cycles;
+                }
+                days.retain(|_, c| *c != 0);
+                let got: std::collections::BTreeMap<u64, u128> = l.series(&scope, Granularity::Day, 0, u64::MAX, usize::MAX).into_iter().map(|(t, s)| (t, s.cycles)).filter(|(_, c)| *c != 0).collect();
+                proptest::prop_assert_eq!(got, days, "{:?}", scope);
+            }
+            let first = l.settings().first_period_start_ns.unwrap();
+            for (window, later_s) in windows {
+                let at = now + later_s * NS;
+                let r = l.burn_rate(window, at);
+                let from = at - r.window_seconds * NS;
+                proptest::prop_assert_eq!(r.cycles_in_window, by_hours(&l, from, first, at), "window {} at {}", window, at);
+            }
+        }
     }
 }

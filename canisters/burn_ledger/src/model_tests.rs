@@ -433,7 +433,9 @@ fn check(l: &Ledger<VectorMemory>, m: &Model, step: usize) -> Result<(), TestCas
     // whole (up to now), the hour the window starts in pro rata over the part of it after the
     // earliest period start.
     if let Some(first) = m.burns.iter().map(|b| b.report.period_start_ns).min() {
-        for window in [3600u64, 86_400, 31 * 86_400] {
+        // Fixed windows, and one that varies with the step (whole days read from daily buckets).
+        let varying = 3600 + (step as u64).wrapping_mul(7_919_993) % (31 * 86_400 - 3600);
+        for window in [3600u64, 86_400, 2 * 86_400 + 1_234, 31 * 86_400, varying] {
             let r = l.burn_rate(window, m.now);
             let effective = window.min(m.now.saturating_sub(first) / S).max(1);
             let from = m.now - effective * S;

@@ -1,11 +1,34 @@
 //! Reply bounds: every list reply stops at its count limit and before its Candid encoding would
-//! pass [`MAX_REPLY_BYTES`], far under the IC's 2 MiB reply limit. The first item is always
+//! pass [`MAX_REPLY_BYTES`], far under the IC's 2 MiB reply limit. Each item type has a known
+//! largest encoding ([`MaxEncoded`], checked by a test against the largest possible item), so a
+//! page whose count limit already keeps it under the byte bound is not measured item by item
+//! (encoding every item twice cost more than reading it). Otherwise the first item is always
 //! taken (any single item is a few hundred bytes), so a page with `limit` > 0 always advances.
 
 use candid::CandidType;
+use interfaces::burn_ledger::{Bucket, BurnRecord, ScopeTotals, SequenceGap};
 
 /// Largest reply a list query builds (the IC allows 2 MiB).
 pub const MAX_REPLY_BYTES: usize = 1_000_000;
+
+/// An item type whose Candid encoding (as [`encoded_size`] counts it, with its own header and
+/// type table) never exceeds `MAX_ENCODED` bytes.
+pub trait MaxEncoded: CandidType {
+    const MAX_ENCODED: usize;
+}
+
+impl MaxEncoded for BurnRecord {
+    const MAX_ENCODED: usize = 1_000;
+}
+impl MaxEncoded for ScopeTotals {
+    const MAX_ENCODED: usize = 300;
+}
+impl MaxEncoded for Bucket {
+    const MAX_ENCODED: usize = 300;
+}
+impl MaxEncoded for SequenceGap {
+    const MAX_ENCODED: usize = 300;
+}
 
 /// Bytes `item` takes in a reply, over-estimated by its own Candid header and type table.
 pub fn encoded_size<T: CandidType>(item: &T) -> usize {
@@ -13,8 +36,12 @@ pub fn encoded_size<T: CandidType>(item: &T) -> usize {
 }
 
 /// The first `limit` items of `items` whose encodings fit in `max_bytes` together (at least one
-/// when `limit` > 0 and any is left).
-pub fn bounded<T: CandidType>(items: impl IntoIterator<Item = T>, limit: usize, max_bytes: usize) -> Vec<T> {
+/// when `limit` > 0 and any is left). Items are measured only when `limit` items of the largest
+/// size could pass `max_bytes`.
+pub fn bounded<T: MaxEncoded>(items: impl IntoIterator<Item = T>, limit: usize, max_bytes: usize) -> Vec<T> {
+    if limit.saturating_mul(T::MAX_ENCODED) <= max_bytes {
+        return items.into_iter().take(limit).collect();
+    }
     let mut out = Vec::new();
     let mut bytes = 0usize;
     for item in items.into_iter().take(limit) {
@@ -131,14 +158,41 @@ mod tests {
         assert!(size < MAX_REPLY_BYTES / 4, "{size}");
     }
 
+    /// The largest possible item of each listed type stays within its `MAX_ENCODED`, so pages
+    /// taken without measuring still respect the byte bound.
+    #[test]
+    fn the_largest_items_fit_their_declared_bound() {
+        let p = worst_principal();
+        let gap = SequenceGap { reporter: p, first: u64::MAX, last: u64::MAX, after_period_end_ns: u64::MAX, before_period_start_ns: u64::MAX, detected_at_ns: u64::MAX };
+        assert!(encoded_size(&worst_burn()) <= BurnRecord::MAX_ENCODED, "{}", encoded_size(&worst_burn()));
+        assert!(encoded_size(&gap) <= SequenceGap::MAX_ENCODED);
+        for scope in [Scope::Canister(p), Scope::Program(u64::MAX), Scope::Unattributed] {
+            assert!(encoded_size(&ScopeTotals { scope, amounts: worst_amounts() }) <= ScopeTotals::MAX_ENCODED);
+        }
+        assert!(encoded_size(&Bucket { start_ns: u64::MAX, amounts: worst_amounts() }) <= Bucket::MAX_ENCODED);
+        // A full page of each fits without measuring.
+        let full = MAX_PAGE as usize;
+        assert!(full * BurnRecord::MAX_ENCODED <= MAX_REPLY_BYTES);
+    }
+
+    /// A string item whose declared bound is large, so pages of it are measured.
+    #[derive(candid::CandidType, Clone)]
+    struct Big(String);
+    impl MaxEncoded for Big {
+        const MAX_ENCODED: usize = 1_000_000;
+    }
+
     #[test]
     fn pages_stop_at_the_count_or_the_bytes_and_always_advance() {
-        let items = vec!["x".repeat(100); 50];
+        let items = vec![Big("x".repeat(100)); 50];
         assert_eq!(bounded(items.clone(), 10, MAX_REPLY_BYTES).len(), 10);
         assert_eq!(bounded(items.clone(), 0, MAX_REPLY_BYTES).len(), 0);
         let one = encoded_size(&items[0]);
         assert_eq!(bounded(items.clone(), 50, 3 * one + 1).len(), 3);
         assert_eq!(bounded(items, 50, 1).len(), 1, "the first item is always taken");
-        assert_eq!(bounded(Vec::<String>::new(), 5, 1).len(), 0);
+        assert_eq!(bounded(Vec::<Big>::new(), 5, 1).len(), 0);
+        // Small items under a roomy bound are taken by count alone.
+        let gaps = vec![SequenceGap { reporter: worst_principal(), first: 1, last: 2, after_period_end_ns: 0, before_period_start_ns: 0, detected_at_ns: 0 }; 20];
+        assert_eq!(bounded(gaps, 7, MAX_REPLY_BYTES).len(), 7);
     }
 }

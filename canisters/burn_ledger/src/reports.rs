@@ -162,10 +162,15 @@ impl<M: Memory> Ledger<M> {
         };
         self.reporters.insert(reporter, Cbor(state));
         let newly_missing = gap.as_ref().map_or(0, |g| g.last - g.first + 1);
-        self.update_settings(|s| {
-            s.first_period_start_ns = Some(s.first_period_start_ns.map_or(report.period_start_ns, |f| f.min(report.period_start_ns)));
-            s.missing_sequences = Some(s.missing_sequences.unwrap_or(0).saturating_add(newly_missing));
-        });
+        let settings = self.settings();
+        let first = settings.first_period_start_ns.map_or(report.period_start_ns, |f| f.min(report.period_start_ns));
+        // Written only when it changes (rarely: an earlier period start, or a gap).
+        if settings.first_period_start_ns != Some(first) || newly_missing > 0 || settings.missing_sequences.is_none() {
+            self.update_settings(|s| {
+                s.first_period_start_ns = Some(first);
+                s.missing_sequences = Some(s.missing_sequences.unwrap_or(0).saturating_add(newly_missing));
+            });
+        }
         if let Some(g) = &gap {
             self.core.audit(now_ns, reporter, "sequence_gap", g);
         }

@@ -11,6 +11,7 @@
 //!   id 6  GAPS            BTreeMap (reporter, first missing sequence) → SequenceGap
 //!   id 7  PENDING         BTreeMap (canister, burn id) → 0: burns waiting for attribution
 //!   id 8  BUCKETS         BTreeMap "T|scope", "H|scope|start", "D|scope|start" → sums
+//!                         (schema 3 writes compact sums; CBOR sums of schemas 1–2 are still read)
 //!   id 9  OWNER_CACHE     BTreeMap canister → license_issuer app_owner answer + fetch time
 //!   id 10 PLACEMENT_CACHE BTreeMap canister → subnet_registry placement answer + fetch time
 //!   id 11 SETTINGS        StableCell: rate in force, issuance model, first period start
@@ -47,10 +48,14 @@ pub fn with_ledger<R>(f: impl FnOnce(&mut Ledger<Memory>) -> R) -> R {
 
 /// Runs `f` on the configuration and audit log.
 pub fn with_core<R>(f: impl FnOnce(&mut CoreState<Config, Memory>) -> R) -> R {
-    LEDGER.with_borrow_mut(|l| f(&mut l.core))
+    LEDGER.with_borrow_mut(|l| {
+        let r = f(&mut l.core);
+        l.forget_config();
+        r
+    })
 }
 
 /// The configuration in force.
 pub fn config() -> Config {
-    LEDGER.with_borrow(|l| l.config())
+    LEDGER.with_borrow(|l| l.config().clone())
 }

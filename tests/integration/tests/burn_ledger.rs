@@ -309,7 +309,7 @@ fn upgrade_from_the_previous_release_keeps_every_bucket(env: &mut dyn Env) {
 
     env.upgrade(ledger, &wasm("burn_ledger"), candid::encode_one(None::<InitArgs>).unwrap()).expect("upgrade to this release");
     let config: Config = query1(env, ledger, STRANGER, "config", ());
-    assert_eq!(config.schema_version, 2);
+    assert_eq!(config.schema_version, 3);
     assert_eq!(hours(env, Scope::Suite), before, "stored buckets unchanged");
     assert_eq!(totals(env, ledger, Scope::Suite), suite_before);
     // The pending schema-1 burn is attributed the way it was stored.
@@ -331,6 +331,125 @@ fn upgrade_from_the_previous_release_keeps_every_bucket(env: &mut dyn Env) {
     // Back to the previous release: refused, this release keeps running.
     let refused = env.upgrade(ledger, &old, candid::encode_one(None::<InitArgs>).unwrap());
     assert!(refused.as_ref().is_err_and(|r| r.message.contains("downgrade")), "{refused:?}");
-    assert_eq!(query1::<_, Config>(env, ledger, STRANGER, "config", ()).schema_version, 2);
+    assert_eq!(query1::<_, Config>(env, ledger, STRANGER, "config", ()).schema_version, 3);
 }
 scenario!(upgrade_from_the_previous_release_keeps_every_bucket);
+
+fn series_of(env: &mut dyn Env, ledger: Principal, scope: Scope, granularity: Granularity, from_ns: u64, to_ns: u64) -> Vec<Bucket> {
+    let mut out = vec![];
+    let mut from = from_ns;
+    loop {
+        let r: Result<Vec<Bucket>, BurnError> = query1(env, ledger, STRANGER, "series", (SeriesRequest { scope, granularity, from_ns: from, to_ns, limit: None },));
+        let page = r.expect("series");
+        let Some(last) = page.last() else { return out };
+        from = last.start_ns + 1;
+        out.extend(page);
+    }
+}
+
+fn burn_rate(env: &mut dyn Env, ledger: Principal, window_seconds: u64) -> BurnRate {
+    let r: Result<BurnRate, BurnError> = query1(env, ledger, STRANGER, "burn_rate", (window_seconds,));
+    r.expect("burn_rate")
+}
+
+/// `burn_rate` reads whole days from the daily buckets: over 31 days (and other windows) it
+/// equals the sum of the suite's hourly series over the same window, paged through, with the
+/// edge hour counted pro rata; each daily bucket is the sum of its hours.
+fn burn_rate_over_31_days_is_the_sum_of_its_hourly_series(env: &mut dyn Env) {
+    const H: u64 = 3_600_000_000_000;
+    let reporters: Vec<Principal> = (0..3).map(|_| env.create_canister()).collect();
+    let ledger = env.create_canister();
+    install_ledger(env, ledger, ledger_args(None, None, reporters.clone(), Some(7 * 24 * 3600)));
+    env.advance_time(Duration::from_secs(40 * 86_400 + 1_234));
+    // A month-long backfill, then uneven reports every 7 hours for 5 days (periods cross days).
+    let now = env.now_ns();
+    let first_start = now - 31 * 24 * H + 5_000_000_000;
+    report_usage(env, ledger, reporters[0], usage(1, first_start, now - 1_000_000_000, 31 * 24 * 3_600_000_000_007)).expect("backfill");
+    let mut seq = [1u64, 0, 0];
+    let mut ends = [now - 1_000_000_000, now - 3 * H, now - 5 * H];
+    for step in 0..17u64 {
+        env.advance_time(Duration::from_secs(7 * 3600 + 61));
+        let now = env.now_ns();
+        for (i, r) in reporters.iter().enumerate() {
+            seq[i] += 1;
+            let cycles = 1_000_000_007u128 * (step as u128 + 3) * (i as u128 + 1) * 3_600;
+            report_usage(env, ledger, *r, usage(seq[i], ends[i], now, cycles)).expect("report");
+            ends[i] = now;
+        }
+    }
+    env.advance_time(Duration::from_secs(1_800));
+    let now = env.now_ns();
+    let hours = series_of(env, ledger, Scope::Suite, Granularity::Hour, 0, u64::MAX);
+    let days = series_of(env, ledger, Scope::Suite, Granularity::Day, 0, u64::MAX);
+    for d in &days {
+        let sum: u128 = hours.iter().filter(|h| h.start_ns / (24 * H) == d.start_ns / (24 * H)).map(|h| h.amounts.cycles).sum();
+        assert_eq!(d.amounts.cycles, sum, "day {}", d.start_ns);
+    }
+    for window in [31 * 86_400u64, 30 * 86_400 + 999, 7 * 86_400, 86_400 + 3_599, 3_600] {
+        let rate = burn_rate(env, ledger, window);
+        assert_eq!(rate.window_seconds, window);
+        let from = now - window * 1_000_000_000;
+        let edge = from / H * H;
+        let expected: u128 = hours
+            .iter()
+            .filter(|h| h.start_ns >= edge && h.start_ns < now)
+            .map(|h| {
+                // The edge hour counts the part after `from` (the burn began before it).
+                let span_start = h.start_ns.max(first_start);
+                if h.start_ns == edge && from > span_start {
+                    let span_end = (h.start_ns + H).min(now);
+                    let (part, span) = ((span_end - from) as u128, (span_end - span_start) as u128);
+                    h.amounts.cycles / span * part + h.amounts.cycles % span * part / span
+                } else {
+                    h.amounts.cycles
+                }
+            })
+            .sum();
+        assert_eq!(rate.cycles_in_window, expected, "window {window}");
+    }
+    assert_eq!(hours.iter().map(|h| h.amounts.cycles).sum::<u128>(), totals(env, ledger, Scope::Suite).cycles);
+}
+scenario!(burn_rate_over_31_days_is_the_sum_of_its_hourly_series);
+
+/// Release v0.2.0 (schema 2) stored bucket values as CBOR. Upgraded to schema 3 (compact bucket
+/// values, nothing rewritten), every total and bucket reads the same, new reports add to the
+/// old buckets exactly, the lists still add up, and going back to v0.2.0 is refused.
+fn upgrade_from_v0_2_0_keeps_every_total_and_bucket(env: &mut dyn Env) {
+    let s = deploy_suite(env, Some(7 * 24 * 3600));
+    let (ledger, registry) = (s.ledger, s.licensing.registry);
+    let old = with_wasm_dir(release_dir("v0.2.0"), || wasm("burn_ledger"));
+    let args = ledger_args(Some(registry), Some(s.licensing.issuer), vec![registry, s.licensing.issuer, s.messaging], Some(7 * 24 * 3600));
+    env.reinstall(ledger, &old, candid::encode_one(Some(args)).unwrap()).expect("v0.2.0 installs");
+    set_rate(env, ledger, XDR_PERMYRIAD_PER_ICP);
+    env.advance_time(Duration::from_secs(3 * 86_400));
+    for _ in 0..3 {
+        report_one_hour(env, ledger, &[(registry, 3 * CYCLES_PER_XDR), (s.licensing.issuer, 2 * CYCLES_PER_XDR), (s.messaging, 7), (s.app, CYCLES_PER_XDR + 1)]);
+    }
+    let scopes = [Scope::Suite, Scope::Canister(s.app), Scope::Program(s.program_id), Scope::Subnet(s.licensing.live_subnet), Scope::NoProgram, Scope::UnknownSubnet];
+    let read = |env: &mut dyn Env| -> Vec<(Amounts, Vec<Bucket>, Vec<Bucket>)> {
+        scopes.iter().map(|scope| (totals(env, ledger, *scope), series_of(env, ledger, *scope, Granularity::Hour, 0, u64::MAX), series_of(env, ledger, *scope, Granularity::Day, 0, u64::MAX))).collect()
+    };
+    let before = read(env);
+    let checkpoint_before = checkpoint(env, ledger);
+    let rate_before = burn_rate(env, ledger, 31 * 86_400);
+
+    env.upgrade(ledger, &wasm("burn_ledger"), candid::encode_one(None::<InitArgs>).unwrap()).expect("upgrade to schema 3");
+    assert_eq!(query1::<_, Config>(env, ledger, STRANGER, "config", ()).schema_version, 3);
+    assert_eq!(read(env), before, "every total and bucket reads as before");
+    let after = checkpoint(env, ledger);
+    assert_eq!((after.suite, after.per_subnet, after.per_program), (checkpoint_before.suite, checkpoint_before.per_subnet, checkpoint_before.per_program));
+    assert_eq!(burn_rate(env, ledger, 31 * 86_400), rate_before);
+
+    // New reports land on the same buckets as the old ones (same hour): exact sums.
+    let suite = totals(env, ledger, Scope::Suite);
+    report_one_hour(env, ledger, &[(s.app, 5 * CYCLES_PER_XDR), (s.messaging, 11)]);
+    let now_suite = totals(env, ledger, Scope::Suite);
+    assert_eq!((now_suite.cycles, now_suite.reports), (suite.cycles + 5 * CYCLES_PER_XDR + 11, suite.reports + 2));
+    let hours = series_of(env, ledger, Scope::Suite, Granularity::Hour, 0, u64::MAX);
+    assert_eq!(hours.iter().map(|b| b.amounts.cycles).sum::<u128>(), now_suite.cycles, "no burn lost or counted twice");
+    assert_dimensions_add_up(env, ledger);
+    let refused = env.upgrade(ledger, &old, candid::encode_one(None::<InitArgs>).unwrap());
+    assert!(refused.as_ref().is_err_and(|r| r.message.contains("downgrade")), "{refused:?}");
+    assert_eq!(totals(env, ledger, Scope::Suite), now_suite);
+}
+scenario!(upgrade_from_v0_2_0_keeps_every_total_and_bucket);
