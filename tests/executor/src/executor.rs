@@ -807,9 +807,27 @@ impl Executor {
             ex.respond(&origin, Payload::Reject(r.code, r.message), code, cycles, tree)
         };
         if to == Principal::management_canister() {
+            // Faults injected on (aaaaa-aa, method): as for canisters; `ResponseLost` lets the
+            // method take effect (a canister is created, cycles move) and answers SYS_UNKNOWN.
+            let fault = self.fault_for(to, &method);
+            let lose = matches!(fault, Some(Fault::ResponseLost));
+            match fault {
+                Some(Fault::Reject(m)) => return fail(self, Reject::canister_reject(m)),
+                Some(Fault::Trap(m)) => return fail(self, Reject::new(ErrorCode::CanisterCalledTrap, m)),
+                Some(Fault::Stopped) => return fail(self, stopped(to)),
+                Some(Fault::Timeout) => return fail(self, Reject::new(ErrorCode::DeadlineExpired, "Timeout expired (injected fault)")),
+                Some(Fault::ResponseLost) | None => {}
+            }
+            let lost = |ex: &mut Self, refund: u128| {
+                let payload = Payload::Reject(RejectCode::SysUnknown, "Response lost (injected fault)".into());
+                ex.respond(&origin, payload, Some(ErrorCode::ResponseDropped), refund, tree)
+            };
             match management::handle(self, &origin, caller, &method, &arg, cycles, tree) {
+                management::Outcome::Reply(_, refund) if lose => lost(self, refund),
                 management::Outcome::Reply(bytes, refund) => self.respond(&origin, Payload::Reply(bytes), None, refund, tree),
+                management::Outcome::Reject(_) if lose => lost(self, cycles),
                 management::Outcome::Reject(r) => fail(self, r),
+                // A waiting stop_canister is answered when the canister stops (never lost).
                 management::Outcome::Deferred => {}
             }
             return;

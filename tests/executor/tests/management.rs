@@ -698,3 +698,29 @@ fn running_status_changes_bump_the_canister_version() {
     unit(call(&mut ex, a, "start_canister", id(b), 0));
     assert_eq!(ex.canister_version(b), v + 3, "already running: no change");
 }
+
+#[test]
+fn faults_on_management_methods_reach_the_caller() {
+    let (mut ex, ids) = setup(1);
+    let a = ids[0];
+    let mc = Principal::management_canister();
+    // the response of create_canister is lost: the canister exists (controlled by the caller,
+    // funded by the cycles) but the caller sees SYS_UNKNOWN and gets nothing back
+    ex.inject_fault(mc, "create_canister", ic_executor::Fault::ResponseLost);
+    let before: Vec<Principal> = ex.canister_ids();
+    let o = call(&mut ex, a, "create_canister", CreateCanisterArgs::default(), T);
+    assert_eq!(o.refunded, 0);
+    assert_eq!(rejected(o).0, 6);
+    let new: Vec<Principal> = ex.canister_ids().into_iter().filter(|c| !before.contains(c)).collect();
+    assert_eq!(new.len(), 1, "the canister was created although the caller never learnt its id");
+    assert_eq!((ex.controllers(new[0]), ex.cycle_balance(new[0])), (vec![a], T - costs::CREATE_CANISTER_FEE));
+    // a refused install_code: nothing installed, the cycles come back
+    ex.clear_faults();
+    ex.inject_fault(mc, "install_code", ic_executor::Fault::Reject("install refused".into()));
+    let o = call(&mut ex, a, "install_code", install_args(new[0], CanisterInstallMode::Install, fixture_wasm(), encode_args(()).unwrap()), 5);
+    assert_eq!(o.refunded, 5);
+    assert_eq!(rejected(o), (4, "install refused".to_string()));
+    assert_eq!(ex.module_hash(new[0]), None);
+    ex.clear_faults();
+    unit(call(&mut ex, a, "install_code", install_args(new[0], CanisterInstallMode::Install, fixture_wasm(), encode_args(()).unwrap()), 0));
+}
