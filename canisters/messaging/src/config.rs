@@ -7,7 +7,9 @@ use interfaces::messaging::{Config, InitArgs, Limits};
 
 /// Version of the stored schema this code reads and writes. 2: the sweep's due queue (memory 17)
 /// and new `Conversation` fields with defaults; schema 1's sweep list is drained lazily.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: records are written in the compact binary form (`codec.rs`); CBOR records of schemas 1
+/// and 2 still read, and are rewritten only when next written.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Defaults for an install without an argument: the installer is the only authority.
 pub fn default_args(installer: Principal) -> InitArgs {

@@ -4,6 +4,7 @@
 //! (`users`, `conversations`, `messages`, `retention`, `metrics`, all on `state::State`), and
 //! return typed results. The canister stores ciphertext envelopes and never sees plaintext.
 
+mod codec;
 mod config;
 mod conversations;
 mod external_calls;
@@ -12,6 +13,8 @@ mod messages;
 mod metrics;
 #[cfg(test)]
 mod model_tests;
+mod records;
+mod reply;
 mod retention;
 mod state;
 mod storage;
@@ -32,6 +35,7 @@ use std::time::Duration;
 
 type Result<T> = std::result::Result<T, MessagingError>;
 
+
 /// How often the retention sweep looks for due work when it has none left.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Instructions one sweep run may use (of an update message's 40 billion); past it the run
@@ -40,6 +44,37 @@ pub const SWEEP_INSTRUCTION_BUDGET: u64 = 4_000_000_000;
 /// Instructions an `inbox` page may use for unread counts (of a query's 5 billion); past it
 /// the page ends early with a cursor.
 const INBOX_INSTRUCTION_BUDGET: u64 = 2_000_000_000;
+
+/// `common::bounded_endpoint!` whose reply is encoded by `reply::encode` (the type table of the
+/// reply built once, not on every call). The Candid signature and doc comment are declared the
+/// same way, through `common::bounded_endpoint!`'s signature stub.
+macro_rules! endpoint {
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
+        fn $name($arg: $ty) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "reply::encode")]
+        fn $name($($arg: $ty),+) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
+    };
+}
+
+/// Builds the reply type tables of the hot updates and the client pages' queries (about 1.1M
+/// instructions each), once per install or upgrade.
+fn warm_replies() {
+    let e = || MessagingError::AnonymousCaller;
+    reply::warm::<Result<SendReceipt>>(&Err(e()));
+    reply::warm::<Result<UserView>>(&Err(e()));
+    reply::warm::<Result<u64>>(&Err(e()));
+    reply::warm::<Result<MessagePage>>(&Err(e()));
+    reply::warm::<Result<ConversationView>>(&Err(e()));
+    reply::warm::<Result<MemberPage>>(&Err(e()));
+    reply::warm::<Result<Vec<PublicKeyRecord>>>(&Err(e()));
+    reply::warm::<InboxPage>(&InboxPage { entries: vec![], next_start: None });
+    reply::warm::<Option<UserView>>(&None);
+}
 
 thread_local! {
     /// A follow-up sweep run is already scheduled.
@@ -59,6 +94,7 @@ fn sweep_run() {
 
 /// The retention sweep, and usage reports to the burn ledger when one is configured.
 fn start_timers() {
+    warm_replies();
     ic_cdk_timers::set_timer_interval(SWEEP_INTERVAL, || async { sweep_run() });
     external_calls::start_usage_reports(&storage::read(|s| s.config()));
 }
@@ -86,7 +122,7 @@ fn metrics() -> MessagingMetrics {
 
 // ---- users and the key directory ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Registers the caller with a unique handle, a display name and an X25519 public key (32 bytes).
     fn register(args: RegisterArgs) -> Result<UserView> {
@@ -94,7 +130,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Changes the caller's display name (1..=64 characters). Handles are permanent.
     fn update_profile(display_name: String) -> Result<UserView> {
@@ -102,7 +138,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Makes a new public key current under the next epoch; earlier keys stay queryable so old
     /// messages remain decryptable. Returns the new epoch.
@@ -119,7 +155,7 @@ fn deactivate() -> Result<()> {
     storage::write(|s| s.deactivate(msg_caller()))
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authority only: marks a user as a verified institution (shown to others). Audited.
     fn verify_institution(user: Principal, institution_name: String) -> Result<Verification> {
@@ -127,7 +163,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authority only: withdraws a verification. Audited.
     fn revoke_verification(user: Principal) -> Result<()> {
@@ -141,7 +177,7 @@ fn me() -> Option<UserView> {
     storage::read(|s| s.user_view(msg_caller()))
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A user's public record: handle, display name, verification, current key.
     fn get_user(user: Principal) -> Option<UserView> {
@@ -149,7 +185,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Looks a user up by handle.
     fn find_user_by_handle(handle: String) -> Option<UserView> {
@@ -157,7 +193,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Current public keys of up to 256 users, so a client can encrypt to all of them; unknown
     /// and deactivated users are left out.
@@ -166,7 +202,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// The key a user had at an earlier epoch (to decrypt old messages wrapped to it).
     fn public_key_at(user: Principal, epoch: u32) -> Option<PublicKeyRecord> {
@@ -174,7 +210,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Blocks a user: they can no longer open a direct conversation with the caller, send into
     /// one, or add the caller to a group.
@@ -183,7 +219,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Lifts a block.
     fn unblock_user(user: Principal) -> Result<()> {
@@ -191,7 +227,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A page of the users the caller blocked (visible to the caller only); at most `limit`.
     fn blocked_users(page: PageRequest) -> Vec<Principal> {
@@ -201,7 +237,7 @@ common::bounded_endpoint! {
 
 // ---- conversations ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Opens the direct conversation with `peer` (or returns the existing one: one per pair).
     fn open_direct(peer: Principal) -> Result<u64> {
@@ -209,7 +245,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Creates a group; the caller becomes its Owner, the listed users join as Members.
     fn create_group(args: CreateGroupArgs) -> Result<u64> {
@@ -217,7 +253,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Owner or Admin adds members (they see messages sent from now on). Returns the member count.
     fn add_members(conversation_id: u64, users: Vec<Principal>) -> Result<u32> {
@@ -225,7 +261,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Owner removes Admins and Members, Admin removes Members; Owners are never removed.
     fn remove_member(conversation_id: u64, user: Principal) -> Result<()> {
@@ -233,7 +269,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// The caller leaves a group (the last Owner must hand over ownership first).
     fn leave_group(conversation_id: u64) -> Result<()> {
@@ -241,7 +277,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Owner only: changes a member's role; a group always keeps an Owner.
     fn set_role(conversation_id: u64, user: Principal, role: Role) -> Result<()> {
@@ -249,7 +285,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Owner or Admin renames a group.
     fn rename_group(conversation_id: u64, name: String) -> Result<()> {
@@ -257,7 +293,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Sets the retention policy (group Owner/Admin, or either side of a direct conversation that
     /// has no block either way); it applies to earlier messages too, and what had expired stays
@@ -267,7 +303,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authority only: legal hold — nothing in the conversation is removed or deleted while set.
     /// Audited with the case reference.
@@ -276,7 +312,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authority only: lifts a legal hold. Audited.
     fn clear_legal_hold(conversation_id: u64) -> Result<()> {
@@ -284,7 +320,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A conversation's metadata, for its members and authorities.
     fn conversation(conversation_id: u64) -> Result<ConversationView> {
@@ -292,7 +328,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A page of a conversation's members, for its members; at most `limit` (≤ 500, 0 gives an
     /// empty page).
@@ -301,7 +337,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// The caller's conversations with unread counts (expired messages are not unread), paged by
     /// conversation id (`start`); at most `limit` entries (≤ 500, 0 gives an empty page).
@@ -312,7 +348,7 @@ common::bounded_endpoint! {
 
 // ---- messages ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Appends a ciphertext envelope; it gets the conversation's next sequence number.
     fn send_message(conversation_id: u64, envelope: Envelope) -> Result<SendReceipt> {
@@ -320,7 +356,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// The sender replaces a message's envelope; the previous one is kept. Returns the edit count.
     fn edit_message(conversation_id: u64, seq: u64, envelope: Envelope) -> Result<u32> {
@@ -328,7 +364,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Deletes a message for everyone (tombstone): its sender, or a group Owner/Admin. Refused
     /// under legal hold.
@@ -337,7 +373,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A page of messages from a sequence number, forward or backward, for members. Expired
     /// messages read as tombstones. At most `limit` messages and about 1.5 MB.
@@ -346,7 +382,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Earlier versions of an edited message, oldest first, from `start_version` (default 0), in
     /// pages of about 1.5 MB at most.
@@ -355,7 +391,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Moves the caller's read marker forward; returns the conversation's remaining unread count.
     fn mark_read(conversation_id: u64, seq: u64) -> Result<u64> {

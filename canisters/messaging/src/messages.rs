@@ -1,8 +1,9 @@
 //! Messages: send, edit (new envelope, history kept), delete (tombstone), paginated reads in
 //! both directions, read markers, and the per-user rate limit.
 
+use crate::codec::Compact;
 use crate::retention;
-use crate::state::{Conversation, Member, SenderActivity, State, StoredContent, StoredMessage, StoredVersion};
+use crate::state::{Conversation, Counters, Member, SenderActivity, State, StoredContent, StoredMessage, StoredVersion, User};
 use crate::validate;
 use candid::Principal;
 use common::cbor::Cbor;
@@ -13,6 +14,9 @@ use interfaces::messaging::{
     MAX_MESSAGE_PAGE, MAX_MESSAGE_PAGE_BYTES,
 };
 
+/// Users whose records a call already read (active members of the conversation).
+type Parties = Vec<(Principal, User)>;
+
 pub const MINUTE_NS: u64 = 60 * 1_000_000_000;
 pub const DAY_NS: u64 = 24 * 3600 * 1_000_000_000;
 
@@ -20,23 +24,49 @@ impl<M: Memory> State<M> {
     /// The caller may write into the conversation: active, a member, no block in a direct
     /// conversation, and the other side of a direct conversation still active.
     pub(crate) fn writable(&self, caller: Principal, conversation_id: u64) -> Result<(Conversation, Member), MessagingError> {
-        self.active_caller(caller)?;
-        let (conversation, member) = self.membership(conversation_id, caller)?;
-        if let ConversationKind::Direct { users: (a, b) } = conversation.kind {
-            self.block_between(a, b)?;
-            self.active_user(if a == caller { b } else { a })?;
-        }
-        Ok((conversation, member))
+        self.writable_with_parties(caller, conversation_id).map(|(c, m, _)| (c, m))
     }
 
-    /// Every wrapped key names an active member and a key epoch that member has had.
-    fn check_recipients(&self, conversation_id: u64, envelope: &Envelope) -> Result<(), MessagingError> {
+    /// `writable`, also returning the user records it read: the caller's and, in a direct
+    /// conversation, the other side's. Both are active members of the conversation.
+    fn writable_with_parties(
+        &self,
+        caller: Principal,
+        conversation_id: u64,
+    ) -> Result<(Conversation, Member, Parties), MessagingError> {
+        let me = self.active_caller(caller)?;
+        let (conversation, member) = self.membership(conversation_id, caller)?;
+        let mut parties = vec![(caller, me)];
+        if let ConversationKind::Direct { users: (a, b) } = conversation.kind {
+            self.block_between(a, b)?;
+            let other = if a == caller { b } else { a };
+            // Only deactivation takes a user out of a direct conversation: an active other
+            // side is still a member.
+            parties.push((other, self.active_user(other)?));
+        }
+        Ok((conversation, member, parties))
+    }
+
+    /// Every wrapped key names an active member and a key epoch that member has had. `parties`
+    /// are active members whose records were already read (not read again).
+    fn check_recipients(&self, conversation_id: u64, envelope: &Envelope, parties: &Parties) -> Result<(), MessagingError> {
         for w in &envelope.wrapped_keys {
-            self.not_deactivated(w.recipient)?;
-            if !self.members.contains_key(&(conversation_id, w.recipient)) {
+            let known = parties.iter().find(|(p, _)| *p == w.recipient).map(|(_, u)| u);
+            let read;
+            let record = match known {
+                Some(u) => Some(u),
+                None => {
+                    read = self.user(&w.recipient);
+                    read.as_ref()
+                }
+            };
+            if record.is_some_and(|u| !u.active) {
+                return Err(MessagingError::UserDeactivated { user: w.recipient });
+            }
+            if known.is_none() && !self.members.contains_key(&(conversation_id, w.recipient)) {
                 return Err(MessagingError::RecipientNotMember { user: w.recipient });
             }
-            let current = self.user(&w.recipient).map_or(0, |u| u.key_epoch);
+            let current = record.map_or(0, |u| u.key_epoch);
             if w.recipient_key_epoch == 0 || w.recipient_key_epoch > current {
                 return Err(MessagingError::UnknownRecipientKeyEpoch {
                     recipient: w.recipient,
@@ -65,15 +95,16 @@ impl<M: Memory> State<M> {
         Ok(activity)
     }
 
-    /// Stores the sender's new activity; a new message (not an edit) counts them as a daily
-    /// active sender, once a day.
-    fn record_activity(&mut self, caller: Principal, now: u64, mut activity: SenderActivity, is_send: bool) {
+    /// Stores the sender's new activity and, in the same write, the counters: a new message
+    /// (not an edit) counts the sender as a daily active sender, once a day; `update` adds
+    /// the call's own changes.
+    fn record_activity(&mut self, caller: Principal, now: u64, mut activity: SenderActivity, is_send: bool, update: impl FnOnce(&mut Counters)) {
         let today = now / DAY_NS;
         let first_today = is_send && activity.last_send_day != Some(today);
         if is_send {
             activity.last_send_day = Some(today);
         }
-        self.sender_activity.insert(caller, Cbor(activity));
+        self.sender_activity.insert(caller, Compact(activity));
         self.update_counters(|c| {
             if c.day != today {
                 c.day = today;
@@ -82,10 +113,16 @@ impl<M: Memory> State<M> {
             if first_today {
                 c.daily_active_senders += 1;
             }
+            update(c);
         });
     }
 
     /// Appends the envelope as the conversation's next message.
+    ///
+    /// Reads: the conversation, the caller's membership and user record, in a direct
+    /// conversation the other side's record and the two block entries, any other wrapped-key
+    /// recipient's record and membership, the caller's activity. Writes: the message, the
+    /// conversation (`last_seq`, activity), the caller's read marker, activity and the counters.
     pub fn send_message(
         &mut self,
         caller: Principal,
@@ -93,10 +130,10 @@ impl<M: Memory> State<M> {
         conversation_id: u64,
         envelope: Envelope,
     ) -> Result<SendReceipt, MessagingError> {
-        let (mut conversation, mut me) = self.writable(caller, conversation_id)?;
+        let (mut conversation, mut me, parties) = self.writable_with_parties(caller, conversation_id)?;
         let limits = self.config().limits;
         validate::envelope(&envelope, &limits)?;
-        self.check_recipients(conversation_id, &envelope)?;
+        self.check_recipients(conversation_id, &envelope, &parties)?;
         let activity = self.rate_check(caller, now, &limits)?;
 
         let seq = conversation.last_seq + 1;
@@ -117,8 +154,7 @@ impl<M: Memory> State<M> {
         self.put_conversation(conversation_id, conversation);
         me.last_read_seq = seq;
         self.put_member(conversation_id, caller, me);
-        self.record_activity(caller, now, activity, true);
-        self.update_counters(|c| {
+        self.record_activity(caller, now, activity, true, |c| {
             c.messages_sent += 1;
             c.messages_stored += 1;
             c.bytes_stored += bytes;
@@ -153,7 +189,7 @@ impl<M: Memory> State<M> {
         seq: u64,
         envelope: Envelope,
     ) -> Result<u32, MessagingError> {
-        let (mut conversation, me) = self.writable(caller, conversation_id)?;
+        let (mut conversation, me, parties) = self.writable_with_parties(caller, conversation_id)?;
         let mut message = self.visible_message(&conversation, conversation_id, seq, &me, now)?;
         if message.sender != caller {
             return Err(MessagingError::NotMessageSender { sender: message.sender });
@@ -166,7 +202,7 @@ impl<M: Memory> State<M> {
         }
         let limits = self.config().limits;
         validate::envelope(&envelope, &limits)?;
-        self.check_recipients(conversation_id, &envelope)?;
+        self.check_recipients(conversation_id, &envelope, &parties)?;
         let activity = self.rate_check(caller, now, &limits)?;
 
         let bytes = validate::envelope_bytes(&envelope);
@@ -182,8 +218,7 @@ impl<M: Memory> State<M> {
         self.put_message(conversation_id, seq, message);
         conversation.last_activity_ns = now;
         self.put_conversation(conversation_id, conversation);
-        self.record_activity(caller, now, activity, false);
-        self.update_counters(|c| c.bytes_stored += bytes);
+        self.record_activity(caller, now, activity, false, |c| c.bytes_stored += bytes);
         Ok(edits)
     }
 

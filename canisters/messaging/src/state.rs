@@ -4,9 +4,12 @@
 //! `State` is generic over the memory so unit tests run natively on `VectorMemory`; the canister
 //! opens it over the `MemoryManager` (see `storage.rs` for the memory ids).
 //!
-//! Stored records are this module's own types (CBOR, new fields with `#[serde(default)]`), apart
-//! from the ciphertext `Envelope`, which is stored exactly as the client sent it.
+//! Stored records are this module's own types. Schema 3 stores the hot records (users, keys,
+//! conversations, members, messages, sender activity, counters) in a compact binary form with a
+//! version tag byte (`codec.rs`, `records.rs`); records written by schemas 1 and 2 are CBOR
+//! maps and still read, so nothing is rewritten on upgrade. Edit history stays CBOR.
 
+use crate::codec::Compact;
 use common::cbor::Cbor;
 use common::core_state::CoreState;
 use candid::Principal;
@@ -172,29 +175,29 @@ pub struct Counters {
 pub struct State<M: Memory> {
     /// Configuration and the hash-chained audit log (memory ids 0..=2).
     pub core: CoreState<Config, M>,
-    pub users: StableBTreeMap<Principal, Cbor<User>, M>,
+    pub users: StableBTreeMap<Principal, Compact<User>, M>,
     /// handle → user.
     pub handles: StableBTreeMap<String, Principal, M>,
     /// (user, epoch) → key.
-    pub keys: StableBTreeMap<(Principal, u32), Cbor<StoredKey>, M>,
-    pub conversations: StableBTreeMap<u64, Cbor<Conversation>, M>,
+    pub keys: StableBTreeMap<(Principal, u32), Compact<StoredKey>, M>,
+    pub conversations: StableBTreeMap<u64, Compact<Conversation>, M>,
     /// (conversation, user) → membership.
-    pub members: StableBTreeMap<(u64, Principal), Cbor<Member>, M>,
+    pub members: StableBTreeMap<(u64, Principal), Compact<Member>, M>,
     /// (user, conversation): the inbox index.
     pub user_conversations: StableBTreeMap<(Principal, u64), (), M>,
     /// (lower principal, higher principal) → direct conversation id: one per pair.
     pub direct_pairs: StableBTreeMap<(Principal, Principal), u64, M>,
     /// (conversation, seq) → message.
-    pub messages: StableBTreeMap<(u64, u64), Cbor<StoredMessage>, M>,
+    pub messages: StableBTreeMap<(u64, u64), Compact<StoredMessage>, M>,
     /// (conversation, seq, version) → earlier version of an edited message.
     pub edit_history: StableBTreeMap<(u64, u64, u32), Cbor<StoredVersion>, M>,
     /// (blocker, blocked) → time of the block.
     pub blocks: StableBTreeMap<(Principal, Principal), u64, M>,
-    pub sender_activity: StableBTreeMap<Principal, Cbor<SenderActivity>, M>,
+    pub sender_activity: StableBTreeMap<Principal, Compact<SenderActivity>, M>,
     /// Schema 1's list of conversations the sweep visited; the sweep now drains it into
     /// `sweep_due` (each one rescheduled once) and nothing writes it.
     pub retained: StableBTreeMap<u64, (), M>,
-    pub counters: StableCell<Cbor<Counters>, M>,
+    pub counters: StableCell<Compact<Counters>, M>,
     /// (time, conversation): the time the conversation's oldest unswept message expires. One
     /// entry per conversation with something left to expire; the sweep takes the due ones.
     pub sweep_due: StableBTreeMap<(u64, u64), (), M>,
@@ -217,7 +220,7 @@ impl<M: Memory> State<M> {
             blocks: StableBTreeMap::init(mem(BLOCKS_MEM)),
             sender_activity: StableBTreeMap::init(mem(SENDER_ACTIVITY_MEM)),
             retained: StableBTreeMap::init(mem(RETAINED_MEM)),
-            counters: StableCell::init(mem(COUNTERS_MEM), Cbor(Counters { next_conversation_id: 1, ..Counters::default() })),
+            counters: StableCell::init(mem(COUNTERS_MEM), Compact(Counters { next_conversation_id: 1, ..Counters::default() })),
             sweep_due: StableBTreeMap::init(mem(SWEEP_DUE_MEM)),
         }
     }
@@ -234,7 +237,7 @@ impl<M: Memory> State<M> {
     pub fn update_counters(&mut self, f: impl FnOnce(&mut Counters)) {
         let mut c = self.counters();
         f(&mut c);
-        self.counters.set(Cbor(c));
+        self.counters.set(Compact(c));
     }
 
     pub fn user(&self, user: &Principal) -> Option<User> {
@@ -242,7 +245,7 @@ impl<M: Memory> State<M> {
     }
 
     pub fn put_user(&mut self, user: Principal, record: User) {
-        self.users.insert(user, Cbor(record));
+        self.users.insert(user, Compact(record));
     }
 
     pub fn conversation(&self, id: u64) -> Option<Conversation> {
@@ -250,7 +253,7 @@ impl<M: Memory> State<M> {
     }
 
     pub fn put_conversation(&mut self, id: u64, conversation: Conversation) {
-        self.conversations.insert(id, Cbor(conversation));
+        self.conversations.insert(id, Compact(conversation));
     }
 
     pub fn member(&self, conversation_id: u64, user: Principal) -> Option<Member> {
@@ -258,7 +261,7 @@ impl<M: Memory> State<M> {
     }
 
     pub fn put_member(&mut self, conversation_id: u64, user: Principal, member: Member) {
-        self.members.insert((conversation_id, user), Cbor(member));
+        self.members.insert((conversation_id, user), Compact(member));
     }
 
     pub fn message(&self, conversation_id: u64, seq: u64) -> Option<StoredMessage> {
@@ -266,7 +269,7 @@ impl<M: Memory> State<M> {
     }
 
     pub fn put_message(&mut self, conversation_id: u64, seq: u64, message: StoredMessage) {
-        self.messages.insert((conversation_id, seq), Cbor(message));
+        self.messages.insert((conversation_id, seq), Compact(message));
     }
 
     pub fn is_authority(&self, who: &Principal) -> bool {
@@ -342,10 +345,10 @@ mod tests {
                 wrapped_keys: vec![],
             }),
         };
-        let c = Cbor(m.clone());
-        assert_eq!(Cbor::<StoredMessage>::from_bytes(Cow::Owned(c.into_bytes())).0, m);
+        let c = Compact(m.clone());
+        assert_eq!(Compact::<StoredMessage>::from_bytes(Cow::Owned(c.into_bytes())).0, m);
         let counters = Counters { next_conversation_id: 9, bytes_stored: 77, ..Counters::default() };
-        assert_eq!(Cbor::<Counters>::from_bytes(Cbor(counters.clone()).to_bytes()).0, counters);
+        assert_eq!(Compact::<Counters>::from_bytes(Compact(counters.clone()).to_bytes()).0, counters);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::state::{State, StoredKey, User};
 use crate::validate;
 use candid::Principal;
-use common::cbor::Cbor;
+use crate::codec::Compact;
 use ic_stable_structures::Memory;
 use interfaces::audit::PageRequest;
 use interfaces::messaging::{
@@ -76,14 +76,25 @@ impl<M: Memory> State<M> {
             conversation_count: 0,
             blocked_count: 0,
         };
+        // The reply is built from the records written, not read back.
+        let view = UserView {
+            user: caller,
+            handle: args.handle.clone(),
+            display_name: user.display_name.clone(),
+            verified: None,
+            key_epoch: 1,
+            public_key: args.public_key.clone(),
+            active: true,
+            registered_at_ns: now,
+        };
         self.handles.insert(args.handle, caller);
-        self.keys.insert((caller, 1), Cbor(StoredKey { public_key: args.public_key, since_ns: now }));
+        self.keys.insert((caller, 1), Compact(StoredKey { public_key: args.public_key, since_ns: now }));
         self.put_user(caller, user);
         self.update_counters(|c| {
             c.users += 1;
             c.active_users += 1;
         });
-        Ok(self.user_view(caller).expect("just registered"))
+        Ok(view)
     }
 
     /// Changes the caller's display name (the handle is permanent: others find people by it).
@@ -105,7 +116,7 @@ impl<M: Memory> State<M> {
             return Err(MessagingError::KeyUnchanged { epoch: user.key_epoch });
         }
         user.key_epoch += 1;
-        self.keys.insert((caller, user.key_epoch), Cbor(StoredKey { public_key, since_ns: now }));
+        self.keys.insert((caller, user.key_epoch), Compact(StoredKey { public_key, since_ns: now }));
         let epoch = user.key_epoch;
         self.put_user(caller, user);
         Ok(epoch)
@@ -205,7 +216,7 @@ impl<M: Memory> State<M> {
 
     /// The key `user` had at `epoch`.
     pub fn public_key_at(&self, user: Principal, epoch: u32) -> Option<PublicKeyRecord> {
-        self.keys.get(&(user, epoch)).map(|Cbor(k)| PublicKeyRecord {
+        self.keys.get(&(user, epoch)).map(|Compact(k)| PublicKeyRecord {
             user,
             epoch,
             public_key: k.public_key,
