@@ -153,13 +153,24 @@ impl Executor {
     }
 
     pub(crate) fn new_canister(&mut self, settings: CanisterSettings) -> Principal {
-        // Ids like the IC's first application subnet range: u64 index + 0x01 0x01.
-        let mut bytes = [0u8; 10];
-        bytes[..8].copy_from_slice(&self.next_canister.to_be_bytes());
-        bytes[8] = 0x01;
-        bytes[9] = 0x01;
-        self.next_canister += 1;
-        let id = Principal::from_slice(&bytes);
+        // Ids like the IC's first application subnet range: u64 index + 0x01 0x01 (skipping an
+        // id taken by `provisional_create_canister_with_cycles` with `specified_id`).
+        let id = loop {
+            let mut bytes = [0u8; 10];
+            bytes[..8].copy_from_slice(&self.next_canister.to_be_bytes());
+            bytes[8] = 0x01;
+            bytes[9] = 0x01;
+            self.next_canister += 1;
+            let id = Principal::from_slice(&bytes);
+            if !self.canisters.contains_key(&id) {
+                break id;
+            }
+        };
+        self.insert_canister(id, settings);
+        id
+    }
+
+    pub(crate) fn insert_canister(&mut self, id: Principal, settings: CanisterSettings) {
         let mut env_vars = settings.env_vars;
         env_vars.sort();
         let sys = SystemState {
@@ -171,7 +182,6 @@ impl Executor {
             ..Default::default()
         };
         self.canisters.insert(id, Canister::new(sys));
-        id
     }
 
     pub fn canister_ids(&self) -> Vec<Principal> {

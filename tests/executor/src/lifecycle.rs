@@ -408,6 +408,31 @@ impl Executor {
         Ok(id)
     }
 
+    /// "IC method provisional_create_canister_with_cycles": as `create_canister`, but anyone may
+    /// call it and the balance is `amount` fresh cycles (default 100T); `specified_id` picks the id.
+    pub(crate) fn provisional_create_by(&mut self, by: &ChangeBy, args: mgmt::ProvisionalCreateCanisterWithCyclesArgs) -> Result<Principal, Reject> {
+        let settings = args.settings.unwrap_or_default();
+        self.validate_settings(&settings)?;
+        let cycles = match &args.amount {
+            Some(a) => nat(a, "amount", u128::MAX)?,
+            None => crate::executor::DEFAULT_CYCLES,
+        };
+        let initial = crate::executor::CanisterSettings { controllers: vec![by.principal], cycles, env_vars: Vec::new() };
+        let id = match args.specified_id {
+            Some(id) if self.canisters.contains_key(&id) => {
+                return Err(Reject::new(ErrorCode::CanisterIdAlreadyExists, format!("Unsuccessful canister creation: canister id {id} already exists.")))
+            }
+            Some(id) => {
+                self.insert_canister(id, initial);
+                id
+            }
+            None => self.new_canister(initial),
+        };
+        self.apply_settings(id, &settings);
+        self.record_creation(id, by);
+        Ok(id)
+    }
+
     /// "IC method update_settings": only controllers; absent fields are unchanged.
     pub fn update_settings(&mut self, id: Principal, sender: Principal, settings: mgmt::CanisterSettings) -> Result<(), Reject> {
         self.update_settings_by(id, &ChangeBy::user(sender), settings)

@@ -84,6 +84,21 @@ fn dispatch(ex: &mut Executor, origin: &Origin, caller: Principal, method: &str,
             let id = ex.create_canister_by(&by(args.sender_canister_version), args.settings, cycles)?;
             Ok(Some((encode((mgmt::CanisterIdRecord { canister_id: id },)), 0)))
         }
+        // "IC method provisional_create_canister_with_cycles" (development instances): anyone;
+        // `amount` fresh cycles; attached cycles are returned.
+        "provisional_create_canister_with_cycles" => {
+            let args: mgmt::ProvisionalCreateCanisterWithCyclesArgs = decode(method, arg)?;
+            let id = ex.provisional_create_by(&by(args.sender_canister_version), args)?;
+            done(encode((mgmt::CanisterIdRecord { canister_id: id },)))
+        }
+        // "IC method provisional_top_up_canister" (development instances): anyone, any canister.
+        "provisional_top_up_canister" => {
+            let args: mgmt::ProvisionalTopUpCanisterArgs = decode(method, arg)?;
+            let amount = u128::try_from(&args.amount.0)
+                .map_err(|_| Reject::new(ErrorCode::InvalidManagementPayload, format!("amount {} is too large", args.amount)))?;
+            ex.deposit_cycles(args.canister_id, amount)?;
+            done(encode(()))
+        }
         // "IC method update_settings": controllers only; absent settings unchanged.
         "update_settings" => {
             let args: mgmt::UpdateSettingsArgs = decode(method, arg)?;

@@ -33,6 +33,7 @@ impl RejectCode {
 /// compare (`InsufficientCyclesForCall` is the executor's own and not produced).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorCode {
+    CanisterIdAlreadyExists = 205,
     StopCanisterRequestTimeout = 206,
     /// A frozen canister: SYS_TRANSIENT (interface spec, `freezing_threshold`).
     CanisterOutOfCycles = 207,

@@ -724,3 +724,27 @@ fn faults_on_management_methods_reach_the_caller() {
     ex.clear_faults();
     unit(call(&mut ex, a, "install_code", install_args(new[0], CanisterInstallMode::Install, fixture_wasm(), encode_args(()).unwrap()), 0));
 }
+
+#[test]
+fn provisional_creation_and_top_up_for_users_and_canisters() {
+    let (mut ex, ids) = setup(1);
+    let a = ids[0];
+    let mc = Principal::management_canister();
+    // by a user, through ingress: the user controls it, 100T by default
+    let args = mgmt::ProvisionalCreateCanisterWithCyclesArgs::default();
+    let r: CanisterIdRecord = candid::decode_one(&ex.update(mc, CONTROLLER, "provisional_create_canister_with_cycles", encode_one(args).unwrap()).unwrap()).unwrap();
+    assert_eq!((ex.controllers(r.canister_id), ex.cycle_balance(r.canister_id)), (vec![CONTROLLER], ic_executor::DEFAULT_CYCLES));
+    // by a canister, with an amount and a specified id; attached cycles come back
+    let wanted = Principal::from_slice(&[0, 0, 0, 0, 0, 0x42, 0, 0, 1, 1]);
+    let args = mgmt::ProvisionalCreateCanisterWithCyclesArgs { amount: Some(7u64.into()), specified_id: Some(wanted), ..Default::default() };
+    let o = call(&mut ex, a, "provisional_create_canister_with_cycles", args.clone(), 9);
+    assert_eq!(o.refunded, 9);
+    let r: CanisterIdRecord = ok(o);
+    assert_eq!((r.canister_id, ex.cycle_balance(wanted), ex.controllers(wanted)), (wanted, 7, vec![a]));
+    // the id is taken now
+    assert_eq!(rejected(call(&mut ex, a, "provisional_create_canister_with_cycles", args, 0)).0, 2);
+    // anyone tops up any canister
+    let bytes = ex.update(mc, USER, "provisional_top_up_canister", encode_one(mgmt::ProvisionalTopUpCanisterArgs { canister_id: wanted, amount: 5u64.into() }).unwrap()).unwrap();
+    candid::decode_args::<()>(&bytes).unwrap();
+    assert_eq!(ex.cycle_balance(wanted), 12);
+}
