@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL=(subnet_registry license_issuer messaging burn_ledger)
+ALL=(subnet_registry license_issuer messaging messaging_index burn_ledger)
 if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
   cat <<USAGE
 usage: scripts/build.sh [canister ...]

@@ -34,6 +34,7 @@ versioned!(
     interfaces::subnet_registry::Config,
     interfaces::license_issuer::Config,
     interfaces::messaging::Config,
+    interfaces::messaging_index::Config,
     interfaces::burn_ledger::Config
 );
 

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod burn_ledger;
 pub mod license_issuer;
 pub mod messaging;
+pub mod messaging_index;
 pub mod subnet_registry;
 
 pub use candid::{Nat, Principal};

@@ -15,8 +15,10 @@
 //! - [`rollout`]: moving every shard to a new module, a batch at a time, each shard snapshotted
 //!   before its upgrade and restored if the upgrade fails; halts at the first failure.
 //!
-//! The canister endpoints (registration through the home shard, shard creation through the
-//! management canister or the CMC, rollouts, metrics, top-ups) build on these.
+//! The canister so far: the shard wasm upload, shard creation through the management canister
+//! (journaled), shard status, the routing table and routes, the directory's lookups. Still to
+//! come (issue 15): registration through the home shard, creation by capacity and through the
+//! CMC, adoption of an existing shard, rollouts by timer, metrics and top-ups.
 
 pub mod capacity;
 pub mod creation;
@@ -24,3 +26,117 @@ pub mod directory;
 pub mod rollout;
 pub mod routing;
 pub mod wasm_store;
+
+mod config;
+mod endpoints;
+mod external_calls;
+mod state;
+mod storage;
+
+use candid::Principal;
+use ic_cdk::{query, update};
+use interfaces::messaging_index::*;
+use serde_bytes::ByteBuf;
+use storage::read_state;
+
+common::suite_endpoints!(init_args: InitArgs, config: Config, start: start);
+
+/// Nothing runs on a timer yet.
+fn start() {}
+
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: starts uploading the shard wasm (`bytes` long, gzipped or not, at most 2,000,000 bytes: one `install_code` call carries it) whose SHA-256 is `sha256`. Replaces an upload in progress; an upload does not survive an index upgrade.
+    fn begin_shard_wasm_upload(sha256: ByteBuf, bytes: u64) -> Result<UploadProgress, IndexError> {
+        endpoints::begin_upload(&sha256, bytes)
+    }
+}
+
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: the chunk of the upload that starts at `offset` (1 ..= 1 MiB; the next offset is `received_bytes`; a repeated or skipped chunk is refused with the offset expected).
+    fn upload_shard_wasm_chunk(offset: u64, chunk: ByteBuf) -> Result<UploadProgress, IndexError> {
+        endpoints::upload_chunk(offset, &chunk)
+    }
+}
+
+/// Authorities: checks the completed upload (size, SHA-256, a wasm or gzip module) and makes it the shard wasm, audited with its hash. A module that fails the hash check is discarded.
+#[update]
+fn commit_shard_wasm() -> Result<ShardWasm, IndexError> {
+    endpoints::commit_upload()
+}
+
+/// The shard wasm new shards are installed from (hash, size, when and by whom), if uploaded.
+#[query]
+fn shard_wasm() -> Option<ShardWasm> {
+    read_state(|s| s.wasm_meta())
+}
+
+/// Authorities: creates a shard on this index's subnet (management canister `create_canister` with the policy's cycles, then `install_code` of the shard wasm; controllers: the index and the authorities). Refused unless the subnet is allowed by the policy and under its shard cap, and vouched for (Live, compliant) by the subnet registry when one is configured. Journaled: see `creations`.
+#[update]
+async fn create_shard() -> Result<ShardInfo, IndexError> {
+    endpoints::create_shard().await
+}
+
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: replaces the shard policy (thresholds, cycles per new shard, allowed subnets, rollout batch size); validated like the install argument, audited.
+    fn set_policy(policy: ShardPolicy) -> Result<Config, IndexError> {
+        endpoints::set_policy(policy)
+    }
+}
+
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: opens a shard to new buckets or closes it (its users stay). `Upgrading` is set by rollouts only.
+    fn set_shard_status(shard: u32, status: ShardStatus) -> Result<ShardInfo, IndexError> {
+        endpoints::set_shard_status(shard, status)
+    }
+}
+
+/// Every shard with its subnet, status, load and whether it takes new buckets.
+#[query]
+fn shards() -> Vec<ShardInfo> {
+    read_state(|s| s.shard_infos())
+}
+
+/// The shard-creation journal: each creation's state; `needs_attention` marks a lost answer or installs that kept failing.
+#[query]
+fn creations() -> Vec<CreationView> {
+    read_state(|s| s.creation_views())
+}
+
+common::bounded_endpoint! {
+    #[query]
+    /// A page of the bucket → shard table as runs of consecutive buckets, from bucket `from` (default 0), at most `limit` runs (default and maximum 2,000). A user's bucket is SHA-256(principal) mod 65,536: clients route without asking.
+    fn routing_table(from: Option<u16>, limit: Option<u32>) -> RoutingPage {
+        read_state(|s| s.routing_page(from.unwrap_or(0), limit.map_or(state::MAX_ROUTING_RUNS, |l| l as usize)))
+    }
+}
+
+common::bounded_endpoint! {
+    #[query]
+    /// Where `principal`'s messages live: its bucket and the shard the bucket is routed to (none while unassigned).
+    fn shard_of(principal: Principal) -> Route {
+        read_state(|s| s.route(principal))
+    }
+}
+
+common::bounded_endpoint! {
+    #[query]
+    /// The registered user holding `handle` and their home shard; a handle still being registered is not shown.
+    fn find_by_handle(handle: String) -> Option<Route> {
+        read_state(|s| s.directory.find_by_handle(&handle).map(|(principal, _)| s.route(principal)))
+    }
+}
+
+ic_cdk::export_candid!();
+
+#[cfg(test)]
+mod did_tests {
+    #[test]
+    fn exported_service_matches_committed_did() {
+        let path = common::did::committed_did(env!("CARGO_MANIFEST_DIR"), "messaging_index");
+        common::did::assert_service_matches(&super::__export_service(), &path);
+    }
+}

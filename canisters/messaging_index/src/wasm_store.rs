@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 /// At most this much module (gzipped) is accepted: well above a shard (about 0.45 MB gzipped)
 /// and below what `install_chunked_code` takes.
-pub const MAX_MODULE_BYTES: u64 = 32 * 1024 * 1024;
+pub const MAX_MODULE_BYTES: u64 = 2_000_000;
 /// At most this much per chunk (leaves room in a 2 MiB ingress message).
 pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 
@@ -101,7 +101,7 @@ mod tests {
 
     #[test]
     fn chunks_in_order_assemble_the_announced_module() {
-        let m = module(2_500_000);
+        let m = module(1_999_000);
         let mut u = Upload::begin(sha(&m), m.len() as u64).unwrap();
         for (i, chunk) in m.chunks(MAX_CHUNK_BYTES).enumerate() {
             u.append((i * MAX_CHUNK_BYTES) as u64, chunk).unwrap();

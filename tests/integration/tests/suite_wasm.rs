@@ -1,10 +1,10 @@
-//! The four suite canisters' real wasm (out/*.wasm from `bash scripts/build.sh`) on both
+//! The five suite canisters' real wasm (out/*.wasm from `bash scripts/build.sh`) on both
 //! backends: every ic0 import is implemented by the executor, and install with the default
 //! (`null`) init argument, a query, and an upgrade work.
 
 use suite_tests::*;
 
-const SUITE: [&str; 4] = ["subnet_registry", "license_issuer", "messaging", "burn_ledger"];
+const SUITE: [&str; 5] = ["subnet_registry", "license_issuer", "messaging", "messaging_index", "burn_ledger"];
 
 #[test]
 fn executor_implements_every_ic0_import_of_the_suite() {

@@ -1,0 +1,185 @@
+//! Candid types of `messaging_index`: the messenger's shards, their wasm, the bucket → shard
+//! routing table and the country-wide handle directory.
+
+use candid::{CandidType, Deserialize, Nat, Principal};
+use serde::Serialize;
+
+/// Install argument (init and upgrade). On upgrade, `None` keeps the stored configuration.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct InitArgs {
+    /// Principals that upload the shard wasm, change the policy and create or adopt shards.
+    pub authorities: Vec<Principal>,
+    /// The registry that vouches for subnets (Live and compliant) before a shard is created on one.
+    pub subnet_registry: Option<Principal>,
+    /// Capacity thresholds, cycles and allowed subnets (defaults: see `ShardPolicy`).
+    pub policy: Option<ShardPolicy>,
+}
+
+/// When shards stop taking new users, and where and with what new shards are created.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardPolicy {
+    /// A shard with this many users takes no new buckets (its buckets keep growing).
+    pub max_users_per_shard: u64,
+    /// A shard storing this many bytes takes no new buckets.
+    pub max_stored_bytes_per_shard: u64,
+    /// Shards on one subnet share its throughput and storage: at most this many per subnet.
+    pub max_shards_per_subnet: u32,
+    /// Cycles a new shard is created with.
+    pub new_shard_cycles: Nat,
+    /// Subnets new shards may be created on, in order of preference.
+    pub allowed_subnets: Vec<Principal>,
+    /// Shards upgraded at a time by a rollout.
+    pub rollout_batch_size: u32,
+}
+
+/// The configuration in force, as stored.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Version of the stored schema (upgrades refuse to go back).
+    pub schema_version: u32,
+    pub authorities: Vec<Principal>,
+    pub subnet_registry: Option<Principal>,
+    pub policy: ShardPolicy,
+}
+
+/// The shard wasm the index holds.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardWasm {
+    /// SHA-256 of the module as stored (gzipped if uploaded gzipped): what `canister_status`
+    /// reports as the module hash of a shard running it.
+    #[serde(with = "serde_bytes")]
+    pub sha256: Vec<u8>,
+    pub bytes: u64,
+    pub uploaded_at_ns: u64,
+    pub uploaded_by: Principal,
+}
+
+/// Where an upload in progress stands.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct UploadProgress {
+    #[serde(with = "serde_bytes")]
+    pub sha256: Vec<u8>,
+    pub announced_bytes: u64,
+    /// Bytes received: the offset of the next chunk.
+    pub received_bytes: u64,
+}
+
+/// A shard's state in the index.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardStatus {
+    /// Takes new buckets while under the policy's thresholds.
+    Open,
+    /// Closed to new buckets by an authority; its users stay.
+    Closed,
+    /// Being upgraded by a rollout.
+    Upgrading,
+    /// Stopped or unreachable when last seen.
+    Stopped,
+}
+
+/// One shard.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardInfo {
+    /// The shard's number: buckets in the routing table point to it.
+    pub id: u32,
+    pub canister: Principal,
+    pub subnet: Principal,
+    pub status: ShardStatus,
+    /// Users registered through the index (or found on the shard when adopted).
+    pub users: u64,
+    /// Stored bytes as last reported by the shard.
+    pub stored_bytes: u64,
+    /// Buckets routed to it.
+    pub buckets: u32,
+    /// Whether it currently takes new buckets.
+    pub takes_new_buckets: bool,
+    pub added_at_ns: u64,
+    /// How the shard came to the index.
+    pub origin: ShardOrigin,
+}
+
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardOrigin {
+    /// Created by the index from its shard wasm.
+    Created,
+    /// An existing `messaging` canister the index adopted (e.g. the single canister before the index).
+    Adopted,
+}
+
+/// A run of consecutive buckets routed to one shard.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct BucketRun {
+    pub first: u16,
+    pub last: u16,
+    pub shard: u32,
+    pub canister: Principal,
+}
+
+/// A page of the routing table, in bucket order; buckets not listed are unassigned.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct RoutingPage {
+    pub runs: Vec<BucketRun>,
+    /// Where the next page starts; `null` at the end.
+    pub next: Option<u16>,
+    /// Buckets assigned in the whole table.
+    pub assigned_buckets: u32,
+}
+
+/// Where a principal's messages live.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// SHA-256(principal) mod 65,536.
+    pub bucket: u16,
+    /// The shard the bucket is routed to; `null` while the bucket is unassigned.
+    pub shard: Option<u32>,
+    pub canister: Option<Principal>,
+}
+
+/// A journaled shard creation.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct CreationView {
+    pub id: u64,
+    pub subnet: Principal,
+    pub cycles: Nat,
+    pub requested_at_ns: u64,
+    pub state: CreationStateView,
+    /// A lost answer or installs that kept failing: an authority must look.
+    pub needs_attention: bool,
+}
+
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub enum CreationStateView {
+    Requested,
+    Created { canister: Principal, attempts: u32, last_error: Option<String> },
+    Installed { canister: Principal, shard: u32 },
+    Refused { error: String },
+}
+
+/// Errors of `messaging_index` endpoints. A refused call changes nothing.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub enum IndexError {
+    /// Only an authority may do this.
+    NotAuthorized,
+    /// The upload was refused: `reason` says why (size, offset, hash, not a module).
+    InvalidUpload { reason: String },
+    /// No upload is in progress (begin one first).
+    NoUploadInProgress,
+    /// No shard wasm has been uploaded yet.
+    NoShardWasm,
+    /// The canister is a shard already.
+    AlreadyAShard { shard: u32 },
+    /// The canister is not a `messaging` shard the index can use (`reason`).
+    NotAShard { canister: Principal, reason: String },
+    /// The subnet is not allowed by the policy (or not vouched for by the registry).
+    SubnetNotAllowed { subnet: Principal, reason: String },
+    /// Every allowed subnet is at its shard cap.
+    NoCapacity,
+    /// A call to another canister failed.
+    CallFailed { canister: Principal, method: String, reason: String },
+    /// The index holds too few cycles for this (`needed`, `available`).
+    InsufficientCycles { needed: Nat, available: Nat },
+    /// A value is out of range.
+    InvalidArgument { name: String, reason: String },
+    /// Another call is doing this already; retry when it finishes.
+    Busy,
+}

@@ -1,0 +1,45 @@
+//! The index's calls to other canisters. Calls that create canisters or attach cycles wait
+//! unboundedly (a bounded-wait call that times out may lose the cycles and the new canister's
+//! id: IC interface specification, "Ordinary and best-effort calls" / ic-cdk `Call::unbounded_wait`).
+
+use candid::Principal;
+use ic_cdk::call::Call;
+use ic_management_canister_types::{CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs};
+use interfaces::subnet_registry::{ComplianceReport, RegistryError, SubnetStatus};
+
+const IC: Principal = Principal::management_canister();
+
+/// `create_canister` with `cycles` attached (they become the new canister's balance, less the
+/// creation fee) and these controllers. Spec: "IC method create_canister".
+pub async fn create_canister(cycles: u128, controllers: Vec<Principal>) -> Result<Principal, String> {
+    let args = CreateCanisterArgs {
+        settings: Some(CanisterSettings { controllers: Some(controllers), ..Default::default() }),
+        sender_canister_version: Some(ic_cdk::api::canister_version()),
+    };
+    let reply = Call::unbounded_wait(IC, "create_canister").with_arg(&args).with_cycles(cycles).await.map_err(|e| e.to_string())?;
+    let record: CanisterIdRecord = reply.candid().map_err(|e| format!("decoding the reply: {e}"))?;
+    Ok(record.canister_id)
+}
+
+/// `install_code` in mode install (the module may be gzipped). Spec: "IC method install_code".
+pub async fn install(canister_id: Principal, wasm_module: Vec<u8>, arg: Vec<u8>) -> Result<(), String> {
+    let args = InstallCodeArgs {
+        mode: CanisterInstallMode::Install,
+        canister_id,
+        wasm_module,
+        arg,
+        sender_canister_version: Some(ic_cdk::api::canister_version()),
+    };
+    Call::unbounded_wait(IC, "install_code").with_arg(&args).await.map(drop).map_err(|e| e.to_string())
+}
+
+/// Whether `registry` vouches for `subnet`: its compliance report says Live and compliant.
+pub async fn registry_vouches_for(registry: Principal, subnet: Principal) -> Result<(), String> {
+    let reply = Call::bounded_wait(registry, "compliance_report").with_arg(subnet).await.map_err(|e| format!("subnet_registry {registry}: {e}"))?;
+    let report: Result<ComplianceReport, RegistryError> = reply.candid().map_err(|e| format!("subnet_registry {registry}: decoding: {e}"))?;
+    match report {
+        Ok(r) if r.status == SubnetStatus::Live && r.compliant => Ok(()),
+        Ok(r) => Err(format!("subnet_registry reports it {:?}, {}", r.status, if r.compliant { "compliant" } else { "not compliant" })),
+        Err(e) => Err(format!("subnet_registry: {e:?}")),
+    }
+}
