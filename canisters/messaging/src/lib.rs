@@ -171,10 +171,21 @@ endpoint! {
     }
 }
 
-/// The caller's own user record, if registered.
-#[query]
+#[query(hidden = true, encode_with = "reply::encode")]
 fn me() -> Option<UserView> {
     storage::read(|s| s.user_view(msg_caller()))
+}
+
+/// `me`'s Candid signature (the endpoint is hidden from ic-cdk's export because of its
+/// `encode_with`, which would declare a blob reply).
+#[allow(dead_code, clippy::diverging_sub_expression)]
+mod me {
+    use super::*;
+    /// The caller's own user record, if registered.
+    #[::candid::candid_method(query)]
+    fn me() -> Option<UserView> {
+        unreachable!("Candid signature only")
+    }
 }
 
 endpoint! {
