@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 
 pub const HOUR_SECONDS: u64 = 3600;
 pub const DAY_SECONDS: u64 = 24 * HOUR_SECONDS;
+const NS: u64 = 1_000_000_000;
 
 /// Stored sums (XDR is derived from cycles on read).
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -186,6 +187,43 @@ fn bucket_prefix(scope: &Scope, g: Granularity) -> String {
     format!("{}|{}|", tag(g), scope_key(scope))
 }
 
+/// Key of a compact hourly or daily bucket (schema 3): the scope in 31 bytes (a kind byte, then
+/// a principal's length and bytes, or 8 and a program id big-endian, zero-padded), then the
+/// start in seconds big-endian, so a scope's buckets sort by time. Fixed-size keys make a
+/// lookup several times cheaper than the text keys.
+pub type CompactKey = [u8; 39];
+
+fn scope_id(scope: &Scope) -> [u8; 31] {
+    let mut id = [0u8; 31];
+    let mut put = |kind: u8, bytes: &[u8]| {
+        id[0] = kind;
+        id[1] = bytes.len() as u8;
+        id[2..2 + bytes.len()].copy_from_slice(bytes);
+    };
+    match scope {
+        Scope::Suite => put(0, &[]),
+        Scope::Canister(p) => put(1, p.as_slice()),
+        Scope::Subnet(p) => put(2, p.as_slice()),
+        Scope::UnknownSubnet => put(3, &[]),
+        Scope::Program(n) => put(4, &n.to_be_bytes()),
+        Scope::NoProgram => put(5, &[]),
+        Scope::Unattributed => put(6, &[]),
+        Scope::Others => put(7, &[]),
+    }
+    id
+}
+
+fn compact_key(id: &[u8; 31], start_s: u64) -> CompactKey {
+    let mut key = [0u8; 39];
+    key[..31].copy_from_slice(id);
+    key[31..].copy_from_slice(&start_s.to_be_bytes());
+    key
+}
+
+fn start_of(key: &CompactKey) -> u64 {
+    u64::from_be_bytes(key[31..].try_into().expect("8 bytes"))
+}
+
 /// Whether a change adds or removes a burn's parts.
 #[derive(Clone, Copy)]
 enum Change {
@@ -193,14 +231,26 @@ enum Change {
     Remove,
 }
 
+fn apply(sums: &mut Sums, change: Change, part: &Sums) {
+    match change {
+        Change::Add => sums.add(part),
+        Change::Remove => sums.remove(part),
+    }
+}
+
 impl<M: Memory> Ledger<M> {
-    /// Reads the bucket `key`, applies `change` with `part`, writes it back (removed when empty).
+    /// Hourly and daily buckets starting at or after this (seconds, a UTC day boundary or 0)
+    /// live in the compact maps; earlier ones in `buckets` under text keys, as schemas 1 and 2
+    /// wrote them. Every bucket thus has one place, fixed by its start; nothing is moved.
+    pub fn compact_from_s(&self) -> u64 {
+        self.settings().compact_buckets_from_s.unwrap_or(u64::MAX)
+    }
+
+    /// Reads the text-keyed bucket `key`, applies `change` with `part`, writes it back
+    /// (removed when empty).
     fn change(&mut self, key: String, change: Change, part: &Sums) {
         let mut sums = self.buckets.get(&key).map(|c| c.0).unwrap_or_default();
-        match change {
-            Change::Add => sums.add(part),
-            Change::Remove => sums.remove(part),
-        }
+        apply(&mut sums, change, part);
         if sums == Sums::default() {
             self.buckets.remove(&key);
         } else {
@@ -208,15 +258,35 @@ impl<M: Memory> Ledger<M> {
         }
     }
 
+    /// The same for a compact hourly or daily bucket.
+    fn change_compact(&mut self, g: Granularity, key: CompactKey, change: Change, part: &Sums) {
+        let map = match g {
+            Granularity::Hour => &mut self.hours,
+            Granularity::Day => &mut self.days,
+        };
+        let mut sums = map.get(&key).map(|c| c.0).unwrap_or_default();
+        apply(&mut sums, change, part);
+        if sums == Sums::default() {
+            map.remove(&key);
+        } else {
+            map.insert(key, StoredSums(sums));
+        }
+    }
+
     /// Applies a burn's `spread` to the totals, hours and days of `scope`. The scope's part of
-    /// the keys (a principal in text form) is built once, not once per bucket.
+    /// the keys is built once, not once per bucket.
     fn change_scope(&mut self, scope: &Scope, spread: &Spread, change: Change) {
-        let scope = scope_key(scope);
-        self.change(format!("T|{scope}"), change, &spread.total);
+        let cutoff = self.compact_from_s();
+        let name = scope_key(scope);
+        let id = scope_id(scope);
+        self.change(format!("T|{name}"), change, &spread.total);
         for (g, parts) in [(Granularity::Hour, &spread.hours), (Granularity::Day, &spread.days)] {
-            let prefix = format!("{}|{scope}|", tag(g));
             for (start_s, sums) in parts {
-                self.change(format!("{prefix}{start_s:012}"), change, sums);
+                if *start_s >= cutoff {
+                    self.change_compact(g, compact_key(&id, *start_s), change, sums);
+                } else {
+                    self.change(format!("{}|{name}|{start_s:012}", tag(g)), change, sums);
+                }
             }
         }
     }
@@ -265,17 +335,42 @@ impl<M: Memory> Ledger<M> {
             .collect()
     }
 
-    /// Buckets of `scope` whose start (ns) lies in `[from_ns, to_ns)`, oldest first.
+    /// Buckets of `scope` whose start (ns) lies in `[from_ns, to_ns)`, oldest first: those before
+    /// [`Ledger::compact_from_s`] from the text-keyed map, the rest from the compact one.
     pub fn series(&self, scope: &Scope, g: Granularity, from_ns: u64, to_ns: u64, limit: usize) -> Vec<(u64, Sums)> {
+        let cutoff_ns = self.compact_from_s().saturating_mul(NS);
+        let mut out = if from_ns < cutoff_ns { self.text_series(scope, g, from_ns, to_ns.min(cutoff_ns), limit) } else { Vec::new() };
+        if out.len() < limit && to_ns > cutoff_ns {
+            let from_s = from_ns.max(cutoff_ns).div_ceil(NS);
+            let map = match g {
+                Granularity::Hour => &self.hours,
+                Granularity::Day => &self.days,
+            };
+            let id = scope_id(scope);
+            let rest = map
+                .range(compact_key(&id, from_s)..)
+                .take_while(|e| e.key()[..31] == id)
+                .map(|e| {
+                    let (key, sums) = e.into_pair();
+                    (start_of(&key).saturating_mul(NS), sums.0)
+                })
+                .take_while(|(start_ns, _)| *start_ns < to_ns)
+                .take(limit - out.len());
+            out.extend(rest);
+        }
+        out
+    }
+
+    fn text_series(&self, scope: &Scope, g: Granularity, from_ns: u64, to_ns: u64, limit: usize) -> Vec<(u64, Sums)> {
         let prefix = bucket_prefix(scope, g);
-        let from_s = from_ns.div_ceil(1_000_000_000);
+        let from_s = from_ns.div_ceil(NS);
         self.buckets
             .range(format!("{prefix}{from_s:012}")..)
             .take_while(|e| e.key().starts_with(&prefix))
             .filter_map(|e| {
                 let (key, sums) = e.into_pair();
                 let start_s: u64 = key[prefix.len()..].parse().ok()?;
-                Some((start_s.saturating_mul(1_000_000_000), sums.0))
+                Some((start_s.saturating_mul(NS), sums.0))
             })
             .take_while(|(start_ns, _)| *start_ns < to_ns)
             .take(limit)
@@ -314,6 +409,8 @@ mod tests {
         l.add_to_scope(&Scope::Subnet(p(7)), &over(50, H, 3 * H / 2));
         assert_eq!(l.totals(&Scope::Unattributed), Sums::default());
         assert!(l.buckets.iter().all(|e| !e.key().contains("unattributed")), "empty buckets are removed");
+        let unattributed = scope_id(&Scope::Unattributed);
+        assert!(l.hours.iter().chain(l.days.iter()).all(|e| e.key()[..31] != unattributed), "empty buckets are removed");
         assert_eq!(l.list_totals(ScopeKind::Subnet, None, 10), vec![(Scope::Subnet(p(7)), sums(50))]);
     }
 
@@ -329,7 +426,7 @@ mod tests {
         let days = l.series(&Scope::Suite, Granularity::Day, 0, u64::MAX, 100);
         assert_eq!(days.iter().map(|(_, s)| s.cycles).collect::<Vec<_>>(), vec![1_200, 2_400, 1_200]);
         l.remove_from_scope(&Scope::Suite, &over(4_800, 12 * H, 60 * H));
-        assert!(l.buckets.is_empty());
+        assert!(l.buckets.is_empty() && l.hours.is_empty() && l.days.is_empty());
     }
 
     #[test]
@@ -360,11 +457,15 @@ mod tests {
         assert!(StoredSums(sums(2_000_000_000_123)).into_bytes().len() < 20);
     }
 
-    /// Buckets written as CBOR (by schema 2) are read, added to and removed from exactly, and
-    /// take the compact form when they change.
+    /// Buckets written as CBOR by schema 2 under text keys are read, added to and removed from
+    /// exactly after the upgrade to schema 3 (taking the compact value form when they change);
+    /// buckets from the first day after the upgrade go to the compact maps; series and totals
+    /// read across both.
     #[test]
-    fn cbor_buckets_of_schema_2_are_read_and_updated() {
-        let (l, mems) = installed();
+    fn schema_2_buckets_stay_readable_and_new_days_go_compact() {
+        const DAY: u64 = 24 * H;
+        let (mut l, mems) = installed_schema_1();
+        l.adopt_schema_2();
         drop(l);
         let hour = format!("H|{}|{:012}", scope_key(&Scope::Suite), 0);
         {
@@ -372,18 +473,48 @@ mod tests {
                 ic_stable_structures::StableBTreeMap::init(mems.memory(crate::ledger::ids::BUCKETS));
             old.insert(format!("T|{}", scope_key(&Scope::Suite)), common::cbor::Cbor(sums(40)));
             old.insert(hour.clone(), common::cbor::Cbor(sums(40)));
+            old.insert(format!("D|{}|{:012}", scope_key(&Scope::Suite), 0), common::cbor::Cbor(sums(40)));
         }
-        let mut l = mems.open();
+        let mut l = mems.open(); // the upgrade, at 20:00 on day 0
+        l.adopt_schema_3(20 * H);
+        l.adopt_schema_3(30 * H); // idempotent
+        assert_eq!(l.compact_from_s(), DAY / 1_000_000_000, "from the next day on");
         assert_eq!(l.totals(&Scope::Suite), sums(40));
         l.add_to_scope(&Scope::Suite, &over(2, 0, H));
-        assert_eq!(l.totals(&Scope::Suite), Sums { cycles: 42, icp_e8s: 4, unpriced_cycles: 0, reports: 2 });
-        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 0, H, 10), vec![(0, Sums { cycles: 42, icp_e8s: 4, unpriced_cycles: 0, reports: 2 })]);
+        let both = Sums { cycles: 42, icp_e8s: 4, unpriced_cycles: 0, reports: 2 };
+        assert_eq!(l.totals(&Scope::Suite), both);
+        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 0, H, 10), vec![(0, both)]);
         let raw: ic_stable_structures::StableBTreeMap<String, Vec<u8>, _> = ic_stable_structures::StableBTreeMap::init(mems.memory(crate::ledger::ids::BUCKETS));
         assert_eq!(raw.get(&hour).unwrap()[0], COMPACT);
+        assert!(l.hours.is_empty(), "day 0 stays in the text-keyed map");
+        // A burn over 22:00 of day 0 to 02:00 of day 1: two hours in each map, days in each.
+        l.add_to_scope(&Scope::Suite, &over(400, DAY - 2 * H, DAY + 2 * H));
+        assert_eq!(l.hours.len(), 2);
+        assert_eq!(l.days.len(), 1);
+        let hours = l.series(&Scope::Suite, Granularity::Hour, 0, u64::MAX, 100);
+        assert_eq!(hours.iter().map(|(t, s)| (t / H, s.cycles)).collect::<Vec<_>>(), vec![(0, 42), (22, 100), (23, 100), (24, 100), (25, 100)]);
+        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 23 * H, u64::MAX, 2).len(), 2, "a page spans both maps");
+        let days = l.series(&Scope::Suite, Granularity::Day, 0, u64::MAX, 100);
+        assert_eq!(days.iter().map(|(t, s)| (t / DAY, s.cycles)).collect::<Vec<_>>(), vec![(0, 242), (1, 200)]);
+        assert_eq!(l.totals(&Scope::Suite).cycles, 442);
+        l.remove_from_scope(&Scope::Suite, &over(400, DAY - 2 * H, DAY + 2 * H));
         l.remove_from_scope(&Scope::Suite, &over(2, 0, H));
         assert_eq!(l.totals(&Scope::Suite), sums(40));
-        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 0, H, 10), vec![(0, sums(40))]);
-        assert!(l.series(&Scope::Suite, Granularity::Day, 0, H, 10).is_empty(), "the day went back to nothing");
+        assert_eq!(l.series(&Scope::Suite, Granularity::Hour, 0, u64::MAX, 10), vec![(0, sums(40))]);
+        assert!(l.hours.is_empty() && l.days.is_empty());
+    }
+
+    #[test]
+    fn a_fresh_ledger_keeps_every_bucket_compact() {
+        let (mut l, _) = installed_schema_1();
+        l.adopt_schema_2();
+        l.adopt_schema_3(500 * H);
+        assert_eq!(l.compact_from_s(), 0);
+        l.add_to_scope(&Scope::Canister(p(3)), &over(10, 0, 2 * H));
+        assert_eq!((l.hours.len(), l.days.len()), (2, 1));
+        assert_eq!(l.buckets.len(), 1, "only the totals");
+        assert_eq!(l.series(&Scope::Canister(p(3)), Granularity::Hour, 0, u64::MAX, 10).len(), 2);
+        assert!(l.series(&Scope::Canister(p(4)), Granularity::Hour, 0, u64::MAX, 10).is_empty(), "scopes do not bleed into each other");
     }
 
     #[test]

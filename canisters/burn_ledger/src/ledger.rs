@@ -2,7 +2,7 @@
 //! tests run it on `VectorMemory`. The operations live in the modules that use them
 //! (`reports`, `attribution`, `rates`, `meter`); this module only opens the structures.
 
-use crate::buckets::StoredSums;
+use crate::buckets::{CompactKey, StoredSums, DAY_SECONDS};
 use candid::Principal;
 use common::cbor::Cbor;
 use common::core_state::CoreState;
@@ -51,6 +51,11 @@ pub struct Settings {
     /// so the checkpoint does not scan every reporter. Computed once at the upgrade to schema 2.
     #[serde(default)]
     pub missing_sequences: Option<u64>,
+    /// Hourly and daily buckets starting at or after this (seconds: 0, or the first UTC day
+    /// boundary after the upgrade to schema 3) live in the compact maps (ids 13, 14); earlier
+    /// ones stay where schemas 1 and 2 wrote them (id 8). `None` before schema 3.
+    #[serde(default)]
+    pub compact_buckets_from_s: Option<u64>,
 }
 
 /// Default issuance model: gross minting 9.72 %/yr, Mission 70 target 5.42 %, and a total supply
@@ -60,7 +65,14 @@ pub const DEFAULT_MODEL: IssuanceModel =
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { rate: None, model: DEFAULT_MODEL, first_period_start_ns: None, spread_from_burn_id: None, missing_sequences: None }
+        Settings {
+            rate: None,
+            model: DEFAULT_MODEL,
+            first_period_start_ns: None,
+            spread_from_burn_id: None,
+            missing_sequences: None,
+            compact_buckets_from_s: None,
+        }
     }
 }
 
@@ -75,6 +87,9 @@ pub mod ids {
     pub const OWNER_CACHE: u8 = 9;
     pub const PLACEMENT_CACHE: u8 = 10;
     pub const SETTINGS: u8 = 11;
+    // 12: the usage reporter's cell (storage.rs).
+    pub const HOURS: u8 = 13;
+    pub const DAYS: u8 = 14;
 }
 
 pub struct Ledger<M: Memory> {
@@ -96,6 +111,9 @@ pub struct Ledger<M: Memory> {
     /// subnet_registry's `placement_of` answers (the subnet, `None` = not placed), with fetch time.
     pub placement_cache: StableBTreeMap<Principal, Cbor<Cached<Option<Principal>>>, M>,
     pub settings: StableCell<Cbor<Settings>, M>,
+    /// Hourly and daily sums per scope from `settings.compact_buckets_from_s` on (schema 3).
+    pub hours: StableBTreeMap<CompactKey, StoredSums, M>,
+    pub days: StableBTreeMap<CompactKey, StoredSums, M>,
     /// Heap copies of the configuration and the settings; stable memory stays the source of
     /// truth (a copy is filled on first use after install or upgrade). Decoding them from CBOR
     /// at every use cost a hot report several times over. The configuration changes only
@@ -119,6 +137,8 @@ impl<M: Memory> Ledger<M> {
             owner_cache: StableBTreeMap::init(mem(ids::OWNER_CACHE)),
             placement_cache: StableBTreeMap::init(mem(ids::PLACEMENT_CACHE)),
             settings: StableCell::init(mem(ids::SETTINGS), Cbor(Settings::default())),
+            hours: StableBTreeMap::init(mem(ids::HOURS)),
+            days: StableBTreeMap::init(mem(ids::DAYS)),
             config_copy: OnceCell::new(),
             settings_copy: OnceCell::new(),
         }
@@ -139,6 +159,25 @@ impl<M: Memory> Ledger<M> {
     }
 
     /// The configuration in force.
+    /// Schema 3: fixes where hourly and daily buckets go from now on. At install (nothing
+    /// reported yet) every bucket is compact. At the upgrade of a ledger holding buckets, from
+    /// the first UTC day boundary after the latest hour a report may reach (now plus the
+    /// allowed clock skew), so no bucket that exists is ever written in the new place and each
+    /// day's hours stay in one map. Runs after every upgrade; a no-op once set.
+    pub fn adopt_schema_3(&mut self, now_ns: u64) {
+        if self.settings().compact_buckets_from_s.is_some() {
+            return;
+        }
+        // Text keys sort "D|…" < "H|…" < "T|…": the first key tells whether any bucket exists.
+        let cutoff = if self.buckets.first_key_value().is_some_and(|(k, _)| !k.starts_with("T|")) {
+            let latest_s = now_ns.saturating_add(crate::reports::MAX_CLOCK_SKEW_NS) / 1_000_000_000;
+            (latest_s / DAY_SECONDS + 1) * DAY_SECONDS
+        } else {
+            0
+        };
+        self.update_settings(|s| s.compact_buckets_from_s = Some(cutoff));
+    }
+
     pub fn config(&self) -> &Config {
         self.config_copy.get_or_init(|| self.core.config())
     }
@@ -250,6 +289,7 @@ pub mod test_support {
     pub fn installed() -> (Ledger<VectorMemory>, Memories) {
         let (mut ledger, mems) = installed_schema_1();
         ledger.adopt_schema_2();
+        ledger.adopt_schema_3(0);
         (ledger, mems)
     }
 

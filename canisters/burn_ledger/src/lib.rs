@@ -60,10 +60,13 @@ use storage::with_ledger;
 
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
-/// Runs after install and after every upgrade: settles schema 2's settings, then starts the
-/// timers (timers do not survive upgrades).
+/// Runs after install and after every upgrade: settles schema 2's and 3's settings, builds the
+/// reply headers, then starts the timers (timers do not survive upgrades).
 fn start_timers() {
-    with_ledger(|l| l.adopt_schema_2());
+    with_ledger(|l| {
+        l.adopt_schema_2();
+        l.adopt_schema_3(time());
+    });
     warm_replies();
     let config = storage::config();
     ic_cdk_timers::set_timer_interval(Duration::from_secs(config.attribution_retry_interval_seconds), || async {

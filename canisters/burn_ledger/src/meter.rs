@@ -292,20 +292,27 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
-        /// Over random report sequences (periods from a minute to 31 days, with pauses) and
-        /// random windows and times: every daily bucket of every scope is the sum of its hourly
+        /// Over random report sequences (periods from a minute to 31 days, with pauses), an
+        /// upgrade to schema 3 at a random point, and random windows and times: every daily bucket of every scope is the sum of its hourly
         /// buckets, and the burn rate read through daily buckets equals the one read hour by hour.
         #[test]
         fn daily_rollups_equal_their_hours_and_the_burn_rate_reads_them_exactly(
             reports in proptest::collection::vec((0u64..3, 60u64..(31 * 86_400), 0u64..(3 * 86_400), 0u128..10_000_000_000_000), 1..12),
             windows in proptest::collection::vec((3_600u64..=(31 * 86_400), 0u64..(2 * 86_400)), 1..6),
+            upgrade_after in 0usize..12,
         ) {
-            let (mut l, _) = installed();
+            // Schema 2's layout first; the upgrade to schema 3 after `upgrade_after` reports, so
+            // buckets lie on both sides of the day the compact maps start.
+            let (mut l, _) = installed_schema_1();
+            l.adopt_schema_2();
             let peers = [REGISTRY, ISSUER, MESSAGING];
             let mut now = T0 + 1_234 * NS;
             let mut ends = [0u64; 3];
             let mut seqs = [0u64; 3];
-            for (who, len_s, pause_s, cycles) in reports {
+            for (i, (who, len_s, pause_s, cycles)) in reports.into_iter().enumerate() {
+                if i == upgrade_after {
+                    l.adopt_schema_3(now);
+                }
                 let w = who as usize;
                 now += (len_s + pause_s) * NS;
                 let start = (now - len_s * NS).max(ends[w]);
