@@ -182,4 +182,51 @@ pub enum IndexError {
     InvalidArgument { name: String, reason: String },
     /// Another call is doing this already; retry when it finishes.
     Busy,
+    /// A rollout is running; it must finish (or halt) first.
+    RolloutInProgress,
+}
+
+/// Where one shard is in a rollout.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolloutStage {
+    Waiting,
+    Stopping,
+    Snapshotting,
+    Upgrading,
+    Starting,
+    Verifying,
+    /// Runs the target module.
+    Done,
+    /// The upgrade failed; its snapshot is being loaded back.
+    Restoring,
+    /// Restored; being started again.
+    RestartingOld,
+    /// Back on its old module and running; the rollout halted because of it.
+    RolledBack,
+    /// A failure that could not be undone: the shard needs an operator.
+    Stuck,
+}
+
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardRollout {
+    pub shard: u32,
+    pub canister: Principal,
+    pub stage: RolloutStage,
+    /// What went wrong, for a shard restored or stuck.
+    pub error: Option<String>,
+}
+
+/// The current (or last) rollout: every shard moved to `target_sha256`, a batch at a time.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct RolloutView {
+    #[serde(with = "serde_bytes")]
+    pub target_sha256: Vec<u8>,
+    pub batch_size: u32,
+    pub started_at_ns: u64,
+    pub started_by: Principal,
+    /// Every shard done, or halted.
+    pub finished: bool,
+    /// Why it stopped before the end: the first shard that failed.
+    pub halted: Option<String>,
+    pub shards: Vec<ShardRollout>,
 }

@@ -43,3 +43,53 @@ pub async fn registry_vouches_for(registry: Principal, subnet: Principal) -> Res
         Err(e) => Err(format!("subnet_registry: {e:?}")),
     }
 }
+
+/// One rollout step on a shard through the management canister (spec: "IC method stop_canister",
+/// "start_canister", "take_canister_snapshot", "load_canister_snapshot", "canister_status",
+/// "install_code"). Unbounded waits: each step's outcome must be known before the next.
+pub async fn rollout_step(canister: Principal, call: &crate::rollout::Call, wasm: &[u8]) -> crate::rollout::Outcome {
+    use crate::rollout::{Call as Step, Outcome};
+    use ic_management_canister_types::{CanisterIdRecord as Id, LoadCanisterSnapshotArgs, Snapshot, TakeCanisterSnapshotArgs};
+    let id = Id { canister_id: canister };
+    let version = Some(ic_cdk::api::canister_version());
+    let result: Result<Outcome, String> = async {
+        Ok(match call {
+            Step::Stop => Call::unbounded_wait(IC, "stop_canister").with_arg(&id).await.map(|_| Outcome::Ok).map_err(|e| e.to_string())?,
+            Step::Start => Call::unbounded_wait(IC, "start_canister").with_arg(&id).await.map(|_| Outcome::Ok).map_err(|e| e.to_string())?,
+            Step::TakeSnapshot => {
+                let args = TakeCanisterSnapshotArgs { canister_id: canister, replace_snapshot: None, uninstall_code: None, sender_canister_version: version };
+                let reply = Call::unbounded_wait(IC, "take_canister_snapshot").with_arg(&args).await.map_err(|e| e.to_string())?;
+                let snapshot: Snapshot = reply.candid().map_err(|e| format!("decoding the snapshot: {e}"))?;
+                Outcome::Snapshot(snapshot.id)
+            }
+            Step::LoadSnapshot(snapshot_id) => {
+                let args = LoadCanisterSnapshotArgs { canister_id: canister, snapshot_id: snapshot_id.clone(), sender_canister_version: version };
+                Call::unbounded_wait(IC, "load_canister_snapshot").with_arg(&args).await.map(|_| Outcome::Ok).map_err(|e| e.to_string())?
+            }
+            Step::Status => {
+                let reply = Call::unbounded_wait(IC, "canister_status").with_arg(&id).await.map_err(|e| e.to_string())?;
+                let status: ModuleHashOnly = reply.candid().map_err(|e| format!("decoding the status: {e}"))?;
+                Outcome::ModuleHash(status.module_hash)
+            }
+            Step::Upgrade => {
+                let args = InstallCodeArgs {
+                    mode: CanisterInstallMode::Upgrade(None),
+                    canister_id: canister,
+                    wasm_module: wasm.to_vec(),
+                    arg: candid::encode_one(None::<()>).expect("encoding null"),
+                    sender_canister_version: version,
+                };
+                Call::unbounded_wait(IC, "install_code").with_arg(&args).await.map(|_| Outcome::Ok).map_err(|e| e.to_string())?
+            }
+        })
+    }
+    .await;
+    result.unwrap_or_else(Outcome::Failed)
+}
+
+/// The one field of `canister_status` a rollout reads (Candid records decode into a subset of
+/// their fields).
+#[derive(candid::CandidType, candid::Deserialize)]
+struct ModuleHashOnly {
+    module_hash: Option<Vec<u8>>,
+}

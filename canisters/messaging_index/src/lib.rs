@@ -16,9 +16,9 @@
 //!   before its upgrade and restored if the upgrade fails; halts at the first failure.
 //!
 //! The canister so far: the shard wasm upload, shard creation through the management canister
-//! (journaled), shard status, the routing table and routes, the directory's lookups. Still to
-//! come (issue 15): registration through the home shard, creation by capacity and through the
-//! CMC, adoption of an existing shard, rollouts by timer, metrics and top-ups.
+//! (journaled), shard status, rollouts by timer, the routing table and routes, the directory's
+//! lookups. Still to come (issue 15): registration through the home shard, creation by capacity
+//! and through the CMC, adoption of an existing shard, metrics and top-ups.
 
 pub mod capacity;
 pub mod creation;
@@ -30,6 +30,7 @@ pub mod wasm_store;
 mod config;
 mod endpoints;
 mod external_calls;
+mod rollout_driver;
 mod state;
 mod storage;
 
@@ -41,8 +42,10 @@ use storage::read_state;
 
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start);
 
-/// Nothing runs on a timer yet.
-fn start() {}
+/// Re-arms the rollout timer (timers do not survive upgrades): a rollout resumes where it was.
+fn start() {
+    rollout_driver::arm_timer();
+}
 
 common::bounded_endpoint! {
     #[update]
@@ -76,6 +79,18 @@ fn shard_wasm() -> Option<ShardWasm> {
 #[update]
 async fn create_shard() -> Result<ShardInfo, IndexError> {
     endpoints::create_shard().await
+}
+
+/// Authorities: rolls the shard wasm out to every shard, `rollout_batch_size` at a time, by timer: per shard stop, snapshot, upgrade, start, verify the module hash; a failed upgrade is restored from its snapshot and halts the rollout. Refused while a rollout runs.
+#[update]
+fn start_rollout() -> Result<RolloutView, IndexError> {
+    rollout_driver::start(endpoints::authority()?)
+}
+
+/// The current or last rollout: each shard's stage and error.
+#[query]
+fn rollout() -> Option<RolloutView> {
+    read_state(|s| s.rollout_view())
 }
 
 common::bounded_endpoint! {

@@ -37,6 +37,17 @@ pub struct IndexState<M: Memory> {
     wasm_chunks: StableBTreeMap<u32, Vec<u8>, M>,
     wasm_meta: StableCell<Cbor<Option<ShardWasm>>, M>,
     creations: StableBTreeMap<u64, Cbor<Creation>, M>,
+    rollout: StableCell<Cbor<Option<RolloutRecord>>, M>,
+}
+
+/// The current (or last) rollout, as stored: it resumes from here after an upgrade.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutRecord {
+    pub rollout: crate::rollout::Rollout,
+    pub started_at_ns: u64,
+    pub started_by: Principal,
+    /// Each shard's status before the rollout, put back when it leaves the rollout.
+    pub previous_status: Vec<(ShardId, ShardStatus)>,
 }
 
 /// The memories of an [`IndexState`], in `storage.rs`'s order.
@@ -52,6 +63,7 @@ pub struct Memories<M> {
     pub wasm_chunks: M,
     pub wasm_meta: M,
     pub creations: M,
+    pub rollout: M,
 }
 
 impl<M: Memory> IndexState<M> {
@@ -64,6 +76,7 @@ impl<M: Memory> IndexState<M> {
             wasm_chunks: StableBTreeMap::init(m.wasm_chunks),
             wasm_meta: StableCell::init(m.wasm_meta, Cbor(None)),
             creations: StableBTreeMap::init(m.creations),
+            rollout: StableCell::init(m.rollout, Cbor(None)),
         }
     }
 
@@ -201,6 +214,52 @@ impl<M: Memory> IndexState<M> {
         Some(self.wasm_chunks.iter().flat_map(|e| e.value()).collect())
     }
 
+    // ---- rollouts ----
+
+    pub fn rollout(&self) -> Option<RolloutRecord> {
+        self.rollout.get().0.clone()
+    }
+
+    pub fn set_rollout(&mut self, record: RolloutRecord) {
+        self.rollout.set(Cbor(Some(record)));
+    }
+
+    pub fn rollout_view(&self) -> Option<RolloutView> {
+        use crate::rollout::ShardStage as S;
+        let r = self.rollout()?;
+        let shards = r
+            .rollout
+            .shards
+            .iter()
+            .map(|(shard, stage)| {
+                let (stage, error) = match stage {
+                    S::Waiting => (RolloutStage::Waiting, None),
+                    S::Stopping => (RolloutStage::Stopping, None),
+                    S::Snapshotting => (RolloutStage::Snapshotting, None),
+                    S::Upgrading { .. } => (RolloutStage::Upgrading, None),
+                    S::Starting => (RolloutStage::Starting, None),
+                    S::Verifying => (RolloutStage::Verifying, None),
+                    S::Done => (RolloutStage::Done, None),
+                    S::Restoring { error, .. } => (RolloutStage::Restoring, Some(error.clone())),
+                    S::RestartingOld { error } => (RolloutStage::RestartingOld, Some(error.clone())),
+                    S::RolledBack { error } => (RolloutStage::RolledBack, Some(error.clone())),
+                    S::Stuck { error } => (RolloutStage::Stuck, Some(error.clone())),
+                };
+                let canister = self.shard(*shard).map_or(Principal::anonymous(), |s| s.canister);
+                ShardRollout { shard: *shard, canister, stage, error }
+            })
+            .collect();
+        Some(RolloutView {
+            target_sha256: r.rollout.target_hash.clone(),
+            batch_size: r.rollout.batch_size,
+            started_at_ns: r.started_at_ns,
+            started_by: r.started_by,
+            finished: r.rollout.finished(),
+            halted: r.rollout.halted.clone(),
+            shards,
+        })
+    }
+
     // ---- the creation journal ----
 
     pub fn begin_creation(&mut self, creation: Creation) -> u64 {
@@ -255,7 +314,7 @@ mod tests {
         let g = |i| m.get(MemoryId::new(i));
         let mut s = IndexState::init(Memories {
             config: g(0), audit_index: g(1), audit_data: g(2), shards: g(3), routing: g(4), handles: g(5), users: g(6),
-            pending: g(7), wasm_chunks: g(8), wasm_meta: g(9), creations: g(10),
+            pending: g(7), wasm_chunks: g(8), wasm_meta: g(9), creations: g(10), rollout: g(11),
         });
         let args = crate::config::default_args(Principal::from_slice(&[1; 29]));
         s.core.install(args, crate::config::build_config, 0, Principal::anonymous(), "installed").unwrap();

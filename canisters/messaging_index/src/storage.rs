@@ -13,6 +13,7 @@
 //!   id 8  WASM_CHUNKS  StableBTreeMap<u32 index, Vec<u8>>: the shard module in 1 MiB chunks
 //!   id 9  WASM_META    StableCell: Cbor<Option<ShardWasm>>
 //!   id 10 CREATIONS    StableBTreeMap<u64 id, Cbor<Creation>>: the shard-creation journal
+//!   id 11 ROLLOUT      StableCell: Cbor<Option<RolloutRecord>>: the current or last rollout
 //! ```
 //! Memory ids are never renumbered or reused once deployed; new structures take new ids.
 //! An upload in progress is kept on the heap: an index upgrade mid-upload means beginning again.
@@ -41,6 +42,7 @@ thread_local! {
         wasm_chunks: mem(8),
         wasm_meta: mem(9),
         creations: mem(10),
+        rollout: mem(11),
     }));
     static UPLOAD: RefCell<Option<Upload>> = const { RefCell::new(None) };
 }

@@ -155,3 +155,106 @@ fn too_few_cycles_refuse_a_shard_and_change_nothing() {
     let journal: Vec<CreationView> = query1(&mut env, index, Principal::anonymous(), "creations", ());
     assert!(journal.is_empty());
 }
+
+/// An index with `n` shards created from `shard_wasm`, its policy allowing this subnet.
+fn index_with_shards(env: &mut dyn Env, shard_wasm: &[u8], n: u32) -> (Principal, Vec<ShardInfo>) {
+    let index = deploy_index(env);
+    upload(env, index, shard_wasm, Sha256::digest(shard_wasm).into(), 500_000).expect("uploaded");
+    let Err(IndexError::SubnetNotAllowed { subnet, .. }) = create_shard(env, index) else { panic!("expected SubnetNotAllowed") };
+    let _: Result<Config, IndexError> = call(env, index, authority(), "set_policy", (ShardPolicy { max_shards_per_subnet: n, ..policy(vec![subnet]) },));
+    let shards = (0..n).map(|_| create_shard(env, index).expect("shard created")).collect();
+    (index, shards)
+}
+
+/// Registers one user on each shard directly (registration through the index comes later).
+fn a_user_on_each(env: &mut dyn Env, shards: &[ShardInfo]) -> Vec<Principal> {
+    shards
+        .iter()
+        .enumerate()
+        .map(|(i, shard)| {
+            let user = suite_tests::scenarios::license_issuer::principal(0x70, i as u16 + 1);
+            let client = suite_tests::messenger::Client::new(user, &format!("citizen{i}"));
+            client.register(env, shard.canister, "Citizen").expect("registered");
+            user
+        })
+        .collect()
+}
+
+fn user_survived(env: &mut dyn Env, shard: Principal, user: Principal) {
+    let found: Option<interfaces::messaging::UserView> = query1(env, shard, Principal::anonymous(), "get_user", (user,));
+    assert!(found.is_some_and(|u| u.user == user), "user {user} lost on shard {shard}");
+}
+
+/// Advances time and runs the timers until the rollout finishes (at most 200 ticks).
+fn run_rollout(env: &mut dyn Env, index: Principal, until: impl Fn(&RolloutView) -> bool) -> RolloutView {
+    for _ in 0..200 {
+        env.advance_time(std::time::Duration::from_secs(5));
+        env.tick();
+        let view: Option<RolloutView> = query1(env, index, Principal::anonymous(), "rollout", ());
+        if let Some(view) = view.filter(|v| until(v)) {
+            return view;
+        }
+    }
+    panic!("the rollout did not get there in 200 ticks");
+}
+
+fn start_rollout(env: &mut dyn Env, index: Principal) -> Result<RolloutView, IndexError> {
+    call(env, index, authority(), "start_rollout", ())
+}
+
+/// Shards made from the v0.2.0 messaging wasm are moved to the current one, one at a time,
+/// keeping their users; the index is upgraded half-way and the rollout carries on.
+fn a_rollout_upgrades_every_shard_and_survives_an_index_upgrade(env: &mut dyn Env) {
+    let old = with_wasm_dir(release_dir("v0.2.0"), || wasm("messaging"));
+    let (index, shards) = index_with_shards(env, &old, 3);
+    let users = a_user_on_each(env, &shards);
+    let new = wasm("messaging");
+    // Rolling out the module the shards already run is harmless: each is upgraded in place.
+    start_rollout(env, index).expect("started");
+    let same = run_rollout(env, index, |v| v.finished);
+    assert!(same.halted.is_none(), "{same:?}");
+    upload(env, index, &new, Sha256::digest(&new).into(), 300_000).expect("new wasm uploaded");
+    let started = start_rollout(env, index).expect("started");
+    assert_eq!(start_rollout(env, index), Err(IndexError::RolloutInProgress));
+    assert_eq!(started.target_sha256, Sha256::digest(&new).to_vec());
+    // Half-way: one shard done, then the index is upgraded.
+    let mid = run_rollout(env, index, |v| v.shards.iter().any(|s| s.stage == RolloutStage::Done));
+    assert!(!mid.finished);
+    assert!(mid.shards.iter().filter(|s| s.stage != RolloutStage::Done && s.stage != RolloutStage::Waiting).count() <= 1, "batch of one: {mid:?}");
+    env.upgrade(index, &wasm("messaging_index"), candid::encode_one(None::<()>).unwrap()).expect("index upgraded mid-rollout");
+    let done = run_rollout(env, index, |v| v.finished);
+    assert!(done.halted.is_none(), "{done:?}");
+    assert!(done.shards.iter().all(|s| s.stage == RolloutStage::Done), "{done:?}");
+    for (shard, user) in shards.iter().zip(users) {
+        user_survived(env, shard.canister, user);
+    }
+    let after: Vec<ShardInfo> = query1(env, index, Principal::anonymous(), "shards", ());
+    assert!(after.iter().all(|s| s.status == ShardStatus::Open), "statuses restored: {after:?}");
+}
+scenario!(a_rollout_upgrades_every_shard_and_survives_an_index_upgrade);
+
+/// A module the shards refuse (the v0.1.0 messaging wasm: its post_upgrade refuses the newer
+/// stored schema) fails on the first shard, which is restored from its snapshot and keeps its
+/// user; the rollout halts before touching another shard.
+fn a_failed_upgrade_is_restored_and_halts_the_rollout(env: &mut dyn Env) {
+    let current = wasm("messaging");
+    let (index, shards) = index_with_shards(env, &current, 3);
+    let users = a_user_on_each(env, &shards);
+    let refused = with_wasm_dir(release_dir("v0.1.0"), || wasm("messaging"));
+    upload(env, index, &refused, Sha256::digest(&refused).into(), 300_000).expect("uploaded");
+    start_rollout(env, index).expect("started");
+    let halted = run_rollout(env, index, |v| v.finished);
+    let first = &halted.shards[0];
+    assert_eq!(first.stage, RolloutStage::RolledBack, "{halted:?}");
+    assert!(first.error.as_deref().is_some_and(|e| e.contains("upgrade")), "{first:?}");
+    assert!(halted.halted.as_deref().is_some_and(|h| h.starts_with("shard 0")), "{halted:?}");
+    assert!(halted.shards[1..].iter().all(|s| s.stage == RolloutStage::Waiting), "{halted:?}");
+    for (shard, user) in shards.iter().zip(users) {
+        user_survived(env, shard.canister, user);
+    }
+    let after: Vec<ShardInfo> = query1(env, index, Principal::anonymous(), "shards", ());
+    assert!(after.iter().all(|s| s.status == ShardStatus::Open), "{after:?}");
+    // A new rollout may start once this one halted.
+    assert!(start_rollout(env, index).is_ok());
+}
+scenario!(a_failed_upgrade_is_restored_and_halts_the_rollout);
