@@ -461,6 +461,19 @@ impl Executor {
                 _ => {}
             }
         }
+        // The replica prepays the install's whole instruction limit and refuses the install when
+        // that would take the balance below the freezing limit (`InstallCodeNotEnoughCycles`).
+        let prepay = costs::execution_cost(costs::INSTALL_INSTRUCTION_LIMIT);
+        let (have, limit) = (self.canisters[&id].sys.cycles, self.freezing_limit(id));
+        if have < prepay + limit {
+            return Err(Reject::new(
+                ErrorCode::CanisterOutOfCycles,
+                format!(
+                    "Canister installation failed with `Canister {id} is out of cycles: please top up the canister with at least {} additional cycles`.",
+                    prepay + limit - have
+                ),
+            ));
+        }
         let now = self.now;
         let subnet = self.subnet;
         let c = self.canisters.get_mut(&id).unwrap();
@@ -511,26 +524,42 @@ impl Executor {
             Ok(rt)
         })();
 
+        let used: u64 = records.iter().map(|r| r.1).sum();
         for (kind, n, trap) in records {
             self.history.push(ExecutionRecord { canister: id, kind, method: format!("{kind:?}"), instructions: n, trap });
         }
         let c = self.canisters.get_mut(&id).unwrap();
         c.sys.stable.commit();
+        // The install's instructions are charged to the canister; it "traps if the canister's
+        // cycle balance decreases below the canister's freezing limit after executing".
+        let cost = costs::execution_cost(used);
+        let result = result.map_err(|t| Reject::new(t.error_code, t.message)).and_then(|rt| {
+            let memory = (rt.heap_size() + rt.module.wasm.len()) as u64 + c.sys.stable.size_bytes() + c.mgmt.chunk_store_bytes() + c.mgmt.snapshots_bytes();
+            let limit = costs::freezing_limit(memory, c.sys.freezing_threshold_seconds);
+            if c.sys.cycles < cost + limit {
+                return Err(Reject::new(
+                    ErrorCode::CanisterOutOfCycles,
+                    format!("Canister installation failed with `Canister {id} is out of cycles: its balance would fall below its freezing limit of {limit}`."),
+                ));
+            }
+            Ok(rt)
+        });
         match result {
             Ok(rt) => {
                 c.runtime = Some(rt);
+                c.sys.cycles -= cost;
                 c.sys.version += 1;
                 let hash = module.hash.to_vec();
                 self.record_change(id, by, crate::lifecycle::deployment(mode, hash));
                 Ok(())
             }
-            Err(trap) => {
+            Err(reject) => {
                 c.sys = backup_sys;
                 if let (Some(rt), Some(snap)) = (old_runtime.as_mut(), old_heap.take()) {
                     rt.restore(snap).unwrap_or_else(|e| panic!("restoring canister {id} after a failed upgrade: {e}"));
                 }
                 c.runtime = old_runtime;
-                Err(Reject::new(trap.error_code, trap.message))
+                Err(reject)
             }
         }
     }

@@ -748,3 +748,21 @@ fn provisional_creation_and_top_up_for_users_and_canisters() {
     candid::decode_args::<()>(&bytes).unwrap();
     assert_eq!(ex.cycle_balance(wanted), 12);
 }
+
+#[test]
+fn install_code_is_paid_by_the_canister_which_must_cover_the_instruction_limit_first() {
+    let (mut ex, ids) = setup(1);
+    let a = ids[0];
+    // 100B cycles left after the creation fee: less than the 300B-instruction prepayment
+    let poor = create(&mut ex, a, None, costs::CREATE_CANISTER_FEE + 100_000_000_000);
+    let install = || install_args(poor, CanisterInstallMode::Install, fixture_wasm(), encode_args(()).unwrap());
+    let (code, msg) = rejected(call(&mut ex, a, "install_code", install(), 0));
+    assert_eq!(code, 2, "CanisterOutOfCycles is SYS_TRANSIENT: {msg}");
+    assert!(msg.contains("out of cycles"), "{msg}");
+    assert_eq!((ex.module_hash(poor), ex.cycle_balance(poor)), (None, 100_000_000_000), "refused: nothing installed, nothing charged");
+    unit(call(&mut ex, a, "deposit_cycles", id(poor), T));
+    let before = ex.cycle_balance(poor);
+    unit(call(&mut ex, a, "install_code", install(), 0));
+    let init = ex.executions().iter().rev().find(|e| e.canister == poor && e.kind == ic_executor::EntryKind::Init).unwrap().instructions;
+    assert_eq!(before - ex.cycle_balance(poor), costs::execution_cost(init), "charged the init's instructions");
+}
