@@ -6,6 +6,10 @@
 //! - `placements_by_subnet`: (subnet, canister) → (), so one subnet's placements are a range.
 //! - `nodes_by_subnet`: (subnet, node) → (), so one subnet's nodes are a range.
 //!
+//! The two pair indexes use `PairKey`, 60 fixed bytes compared as bytes, in the order of
+//! `(Principal, Principal)`: a B-tree search then compares byte arrays instead of decoding a
+//! tuple of principals at every key it passes (that halved an insert's instructions).
+//!
 //! Migration: an upgrade from schema 1 or 2 finds these maps empty and `Migration` at its
 //! default (phase `Subnets`). `migrate_step` fills them in bounded batches (subnets, then nodes,
 //! then placements, each in key order from a cursor), on a timer. Changes made meanwhile keep the
@@ -104,8 +108,60 @@ pub struct Migration {
     pub after: Option<Principal>,
 }
 
-/// The smallest principal (no bytes), to start a range at.
-const MIN_PRINCIPAL: Principal = Principal::from_slice(&[]);
+/// Bytes of a principal in a `PairKey`: its length, then its up to 29 bytes zero-padded.
+const SLOT: usize = 30;
+
+/// A pair of principals as 60 fixed bytes whose byte order is the pair's order: each principal
+/// as its length then its bytes zero-padded to 29, which is how `Principal` orders itself
+/// (length first, then the padded bytes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PairKey([u8; 2 * SLOT]);
+
+impl PairKey {
+    pub fn new(a: &Principal, b: &Principal) -> Self {
+        let mut key = [0u8; 2 * SLOT];
+        for (slot, p) in [(0, a), (SLOT, b)] {
+            let bytes = p.as_slice();
+            key[slot] = bytes.len() as u8;
+            key[slot + 1..slot + 1 + bytes.len()].copy_from_slice(bytes);
+        }
+        PairKey(key)
+    }
+
+    fn principal(&self, slot: usize) -> Principal {
+        let len = usize::from(self.0[slot]);
+        Principal::from_slice(&self.0[slot + 1..slot + 1 + len])
+    }
+
+    pub fn first(&self) -> Principal {
+        self.principal(0)
+    }
+
+    pub fn second(&self) -> Principal {
+        self.principal(SLOT)
+    }
+
+    /// The smallest key whose first principal is `a` (the empty principal is the smallest).
+    pub fn lowest(a: &Principal) -> Self {
+        PairKey::new(a, &Principal::from_slice(&[]))
+    }
+}
+
+impl Storable for PairKey {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.0)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+
+    fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
+        PairKey(bytes.as_ref().try_into().expect("corrupt pair key in stable memory"))
+    }
+
+    const BOUND: Bound = Bound::Bounded { max_size: 2 * SLOT as u32, is_fixed_size: true };
+}
 
 /// Keys of `map` after `after` (all when `None`), at most `max`.
 fn keys_after<V: Storable, M: Memory>(
@@ -117,9 +173,9 @@ fn keys_after<V: Storable, M: Memory>(
     map.keys_range((start, RangeBound::Unbounded)).take(max).collect()
 }
 
-/// The range of `(subnet, _)` keys of an index on `subnet`.
-pub fn subnet_range(subnet: Principal) -> std::ops::RangeFrom<(Principal, Principal)> {
-    (subnet, MIN_PRINCIPAL)..
+/// The keys of an index from its first `(subnet, _)` key on (stop at the first other subnet).
+pub fn subnet_range(subnet: &Principal) -> std::ops::RangeFrom<PairKey> {
+    PairKey::lowest(subnet)..
 }
 
 impl<M: Memory> Registry<M> {
@@ -171,13 +227,13 @@ impl<M: Memory> Registry<M> {
 
     fn migrate_node(&mut self, id: &Principal) {
         if let Some(subnet_id) = self.node(id).and_then(|n| n.subnet_id) {
-            self.nodes_by_subnet.insert((subnet_id, *id), ());
+            self.nodes_by_subnet.insert(PairKey::new(&subnet_id, id), ());
         }
     }
 
     fn migrate_placement(&mut self, canister: &Principal) {
         let placement = self.placement_of(canister).expect("listed placement");
-        if self.placements_by_subnet.insert((placement.subnet_id, *canister), ()).is_none() {
+        if self.placements_by_subnet.insert(PairKey::new(&placement.subnet_id, canister), ()).is_none() {
             self.count_placement(&placement.subnet_id);
         }
     }
@@ -201,7 +257,7 @@ impl<M: Memory> Registry<M> {
             placed.push((p.subnet_id, p.canister));
         }
         placed.sort();
-        let indexed: Vec<_> = self.placements_by_subnet.keys().collect();
+        let indexed: Vec<_> = self.placements_by_subnet.keys().map(|k| (k.first(), k.second())).collect();
         if indexed != placed {
             return Err(format!("placements_by_subnet {indexed:?} != scan {placed:?}"));
         }
@@ -220,7 +276,7 @@ impl<M: Memory> Registry<M> {
         let mut members: Vec<(Principal, Principal)> =
             self.nodes.iter().filter_map(|e| e.value().0.subnet_id.map(|s| (s, *e.key()))).collect();
         members.sort();
-        let indexed: Vec<_> = self.nodes_by_subnet.keys().collect();
+        let indexed: Vec<_> = self.nodes_by_subnet.keys().map(|k| (k.first(), k.second())).collect();
         if indexed != members {
             return Err(format!("nodes_by_subnet {indexed:?} != scan {members:?}"));
         }
@@ -239,6 +295,25 @@ fn next(phase: Phase) -> Phase {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use proptest::prelude::*;
+
+    fn principal() -> impl Strategy<Value = Principal> {
+        // Short ones with many zeros, so prefixes and zero padding meet.
+        proptest::collection::vec(prop_oneof![3 => Just(0u8), 1 => Just(1u8), 1 => any::<u8>()], 0..=29).prop_map(|b| Principal::from_slice(&b))
+    }
+
+    proptest! {
+        #[test]
+        fn pair_keys_sort_as_principal_pairs(a in principal(), b in principal(), c in principal(), d in principal()) {
+            let (x, y) = (PairKey::new(&a, &b), PairKey::new(&c, &d));
+            prop_assert_eq!(x.cmp(&y), (a, b).cmp(&(c, d)));
+            prop_assert_eq!((x.first(), x.second()), (a, b));
+            prop_assert_eq!(PairKey::from_bytes(x.to_bytes()), x);
+            prop_assert!(PairKey::lowest(&a) <= x);
+            prop_assert_eq!(PairKey::lowest(&a) <= y, a <= c);
+        }
+    }
 
     #[test]
     fn heads_round_trip_in_fixed_size() {

@@ -15,6 +15,7 @@ mod placements;
 mod policy;
 mod queries;
 mod records;
+mod reply;
 mod state;
 mod storage;
 mod subnets;
@@ -46,10 +47,13 @@ const MIGRATION_BATCH: usize = 10_000;
 
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
-/// Closes expired proposals in bounded batches (idempotent: an already closed one is skipped),
+/// Computes the reply headers of the hot paths (`reply::warm`), builds the schema-3 indexes if
+/// an upgrade from schema 1 or 2 left them to build, closes expired proposals in bounded batches
+/// (idempotent: an already closed one is skipped),
 /// counts open proposals again right after an install or upgrade (a reconfiguration may have
 /// changed authorities or quorum), and reports usage to the burn ledger when one is configured.
 fn start_timers() {
+    reply::warm();
     migrate_indexes();
     ic_cdk_timers::set_timer(Duration::ZERO, async {
         storage::with_registry(|r| r.reevaluate_open(canister_self(), time()));
@@ -88,11 +92,24 @@ fn inspect_message() {
 }
 
 // Every endpoint with arguments decodes them within the quotas of `common::decode`
-// (`common::bounded_endpoint!` keeps the typed signature in the `.did`).
+// (`common::bounded_endpoint!` keeps the typed signature in the `.did`) and encodes its reply
+// with `reply::encode` (the type table built once per type, not on every reply).
+macro_rules! endpoint {
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
+        fn $name($arg: $ty) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
+    };
+    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
+        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "reply::encode")]
+        fn $name($($arg: $ty),+) -> $ret $body
+        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
+    };
+}
 
 // ---- records written by authorities ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: records a new data centre (country checked against ISO 3166-1 alpha-2, region path `Continent,CC,City` with a listed continent).
     fn add_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
@@ -100,7 +117,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: changes a data centre; refused if a live subnet with nodes there would break its policy.
     fn update_data_centre(input: DataCentreInput) -> Result<DataCentre, RegistryError> {
@@ -108,7 +125,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: removes a data centre no node stands in.
     fn remove_data_centre(id: String) -> Result<(), RegistryError> {
@@ -116,7 +133,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: records a new node provider.
     fn add_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
@@ -124,7 +141,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: changes a node provider's name or country.
     fn update_node_provider(input: NodeProviderInput) -> Result<NodeProvider, RegistryError> {
@@ -132,7 +149,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: removes a node provider that operates no node.
     fn remove_node_provider(provider: Principal) -> Result<(), RegistryError> {
@@ -140,7 +157,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: records a new node of a recorded provider in a recorded data centre.
     fn add_node(input: NodeInput) -> Result<Node, RegistryError> {
@@ -148,7 +165,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: changes a node's provider, data centre or SEV chip; refused if its live subnet would break its policy.
     fn update_node(input: NodeInput) -> Result<Node, RegistryError> {
@@ -156,7 +173,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: removes a node that is in no subnet and claimed by no open proposal.
     fn remove_node(node_id: Principal) -> Result<(), RegistryError> {
@@ -166,7 +183,7 @@ common::bounded_endpoint! {
 
 // ---- governance ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: proposes a sensitive change (checked now and again at execution). Counts as the proposer's approval.
     fn submit_proposal(input: ProposalInput) -> Result<Proposal, RegistryError> {
@@ -174,7 +191,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: approves an open proposal; at the quorum it executes (state Executed, or Failed with the error).
     fn approve_proposal(id: u64) -> Result<Proposal, RegistryError> {
@@ -182,7 +199,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Authorities: rejects an open proposal; it is Rejected once the quorum can no longer be reached.
     fn reject_proposal(id: u64) -> Result<Proposal, RegistryError> {
@@ -190,7 +207,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A proposal with its votes, state and (if it failed) the error; an open one past its expiry reads as Expired.
     fn get_proposal(id: u64) -> Option<Proposal> {
@@ -198,7 +215,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Proposals in id order, optionally by state or target subnet (states as of now).
     fn list_proposals(query: ProposalQuery) -> ProposalPage {
@@ -208,7 +225,7 @@ common::bounded_endpoint! {
 
 // ---- placements (contract with license_issuer and burn_ledger) ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[update]
     /// Placement recorders only: records that `canister` (a canister id: 10 bytes ending in 0x01) runs on the live subnet `subnet_id`; idempotent.
     fn record_placement(canister: Principal, subnet_id: Principal) -> Result<Placement, RegistryError> {
@@ -216,7 +233,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// The subnet a canister was recorded on, if any.
     fn placement_of(canister: Principal) -> Option<Placement> {
@@ -224,7 +241,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Placements, optionally on one subnet.
     fn list_placements(query: PlacementQuery) -> PlacementPage {
@@ -234,7 +251,7 @@ common::bounded_endpoint! {
 
 // ---- read-only views ----
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// The lifecycle status of a subnet.
     fn subnet_status(subnet_id: Principal) -> Result<SubnetStatus, RegistryError> {
@@ -242,7 +259,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A subnet with members, policy, admins and status timestamps (approved, provisioning, live since).
     fn get_subnet(subnet_id: Principal) -> Option<Subnet> {
@@ -250,7 +267,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Subnets, optionally filtered by status and jurisdiction.
     fn list_subnets(query: SubnetQuery) -> SubnetPage {
@@ -258,7 +275,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Public checkpoint: residency, diversity per provider / data centre / owner / country, SEV coverage and every violation.
     fn compliance_report(subnet_id: Principal) -> Result<ComplianceReport, RegistryError> {
@@ -266,7 +283,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A data centre by id.
     fn get_data_centre(id: String) -> Option<DataCentre> {
@@ -274,7 +291,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Data centres, optionally in one country.
     fn list_data_centres(query: DataCentreQuery) -> DataCentrePage {
@@ -282,7 +299,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A node provider by principal.
     fn get_node_provider(provider: Principal) -> Option<NodeProvider> {
@@ -290,7 +307,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Node providers in principal order.
     fn list_node_providers(request: PageRequest) -> NodeProviderPage {
@@ -298,7 +315,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// A node by id, with the subnet it belongs to.
     fn get_node(node_id: Principal) -> Option<Node> {
@@ -306,7 +323,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+endpoint! {
     #[query]
     /// Nodes, optionally by provider, data centre or subnet.
     fn list_nodes(query: NodeQuery) -> NodePage {

@@ -1,7 +1,7 @@
 //! Canister placements: which subnet a canister runs on, recorded by the configured recorders
 //! (the license issuer) and readable by anyone (the burn ledger attributes burn with it).
 
-use crate::index::subnet_range;
+use crate::index::{subnet_range, PairKey};
 use crate::state::{page, page_counted, Registry};
 use crate::validate;
 use candid::Principal;
@@ -20,7 +20,7 @@ impl<M: Memory> Registry<M> {
         }
         validate::canister_id("canister", &canister)?;
         let not_found = RegistryError::SubnetNotFound { subnet_id };
-        let head = self.head(&subnet_id).ok_or_else(|| not_found.clone())?;
+        let mut head = self.head(&subnet_id).ok_or_else(|| not_found.clone())?;
         if head.status == SubnetStatus::Proposed && !self.is_open_at(head.created_by_proposal, now) {
             return Err(not_found);
         }
@@ -37,8 +37,7 @@ impl<M: Memory> Registry<M> {
         validate::room("placements", self.placements.len(), MAX_PLACEMENTS)?;
         let placement = Placement { canister, subnet_id, recorded_by: caller, recorded_at_ns: now };
         self.placements.insert(canister, Cbor(placement.clone()));
-        self.placements_by_subnet.insert((subnet_id, canister), ());
-        let mut head = head;
+        self.placements_by_subnet.insert(PairKey::new(&subnet_id, &canister), ());
         head.placements += 1;
         self.subnet_heads.insert(subnet_id, head);
         self.audit(now, caller, "placement_recorded", &placement);
@@ -59,8 +58,8 @@ impl<M: Memory> Registry<M> {
             None => page_counted(self.placements.iter().skip(skip).map(|e| e.value().0), self.placements.len(), &query.page),
             Some(s) => {
                 let total = self.subnet_heads.get(&s).map_or(0, |h| h.placements);
-                let canisters = self.placements_by_subnet.keys_range(subnet_range(s)).take_while(|k| k.0 == s).skip(skip);
-                let items = canisters.map(|(_, c)| self.placement_of(&c).expect("indexed placement exists"));
+                let canisters = self.placements_by_subnet.keys_range(subnet_range(&s)).take_while(|k| k.first() == s).skip(skip);
+                let items = canisters.map(|k| self.placement_of(&k.second()).expect("indexed placement exists"));
                 page_counted(items, total, &query.page)
             }
         };

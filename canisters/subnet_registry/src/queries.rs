@@ -39,8 +39,8 @@ impl<M: Memory> Registry<M> {
         };
         let (items, total, next_start) = match query.subnet_id {
             Some(s) if self.indexes_ready() => {
-                let members = self.nodes_by_subnet.keys_range(subnet_range(s)).take_while(|k| k.0 == s);
-                page(members.filter_map(|(_, n)| self.node(&n)).filter(wanted), &query.page)
+                let members = self.nodes_by_subnet.keys_range(subnet_range(&s)).take_while(|k| k.first() == s);
+                page(members.filter_map(|k| self.node(&k.second())).filter(wanted), &query.page)
             }
             _ => page(self.nodes.iter().map(|e| e.value().0).filter(wanted), &query.page),
         };

@@ -2,7 +2,7 @@
 //! record kind. Generic over the memory so unit tests run it on `VectorMemory`. The operations
 //! live in `records`, `subnets`, `governance`, `placements` and `queries`.
 
-use crate::index::{Migration, SubnetHead};
+use crate::index::{Migration, PairKey, SubnetHead};
 use crate::policy::MemberFacts;
 use crate::storage::*;
 use candid::{CandidType, Principal};
@@ -33,9 +33,9 @@ pub struct Registry<M: Memory> {
     /// Subnet id → status, creating proposal and placement count.
     pub(crate) subnet_heads: StableBTreeMap<Principal, SubnetHead, M>,
     /// (subnet, canister) of every placement.
-    pub(crate) placements_by_subnet: StableBTreeMap<(Principal, Principal), (), M>,
+    pub(crate) placements_by_subnet: StableBTreeMap<PairKey, (), M>,
     /// (subnet, node) of every node in a subnet.
-    pub(crate) nodes_by_subnet: StableBTreeMap<(Principal, Principal), (), M>,
+    pub(crate) nodes_by_subnet: StableBTreeMap<PairKey, (), M>,
 }
 
 impl<M: Memory> Registry<M> {
@@ -135,10 +135,10 @@ impl<M: Memory> Registry<M> {
         let old = self.nodes.insert(node.id, Cbor(node.clone())).and_then(|old| old.0.subnet_id);
         if old != node.subnet_id {
             if let Some(s) = old {
-                self.nodes_by_subnet.remove(&(s, node.id));
+                self.nodes_by_subnet.remove(&PairKey::new(&s, &node.id));
             }
             if let Some(s) = node.subnet_id {
-                self.nodes_by_subnet.insert((s, node.id), ());
+                self.nodes_by_subnet.insert(PairKey::new(&s, &node.id), ());
             }
         }
     }
@@ -146,7 +146,7 @@ impl<M: Memory> Registry<M> {
     /// Removes a node and its `nodes_by_subnet` entry.
     pub(crate) fn remove_node_record(&mut self, id: &Principal) {
         if let Some(s) = self.nodes.remove(id).and_then(|old| old.0.subnet_id) {
-            self.nodes_by_subnet.remove(&(s, *id));
+            self.nodes_by_subnet.remove(&PairKey::new(&s, id));
         }
     }
 

@@ -214,9 +214,14 @@ fn indexed_pages_equal_full_listings(env: &mut dyn Env) {
         for (what, instructions) in figures {
             eprintln!("subnet_registry paging: {what}: {instructions} instructions");
         }
-        let out = ex.update_with_stats(registry, RECORDER, "record_placement", candid::encode_args((app(apps), subnet_id(2))).unwrap());
-        assert!(out.result.is_ok());
-        eprintln!("subnet_registry paging: record_placement: {} instructions", out.instructions);
+        // Mean of 8 calls (a B-tree insert splits a node now and then), as the benchmark takes it.
+        let mut sum = 0;
+        for i in 0..8 {
+            let out = ex.update_with_stats(registry, RECORDER, "record_placement", candid::encode_args((app(apps + i), subnet_id(2))).unwrap());
+            assert!(out.result.is_ok());
+            sum += out.instructions;
+        }
+        eprintln!("subnet_registry paging: record_placement (mean of 8): {} instructions", sum / 8);
         for line in ex.take_logs(registry) {
             eprintln!("  {line}");
         }
