@@ -130,7 +130,7 @@ pub fn create_program<M: Memory>(
         updated_at_ns: now,
     };
     s.programs.insert(program.id, Cbor(program.clone()));
-    s.program_seats.insert(program.id, Cbor(SeatCounts::default()));
+    s.program_seats.insert(program.id, crate::codec::StoredSeats(SeatCounts::default()));
     s.audit(now, caller, "program_created", &program);
     Ok(program)
 }

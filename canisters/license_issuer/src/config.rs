@@ -14,8 +14,10 @@ use interfaces::license_issuer::{Config, InitArgs, MAX_SUITE_CANISTERS};
 /// these rules, so going back to it is refused.
 ///
 /// 3: secondary indexes (memories 17-22, `indexes.rs`), built after an upgrade from 1 or 2 in
-/// bounded timer batches (queries read by full scans until they are complete). Records are
-/// unchanged. Code of 2 would not maintain the indexes, so going back to it is refused.
+/// bounded timer batches (queries read by full scans until they are complete); licenses are
+/// written in a compact encoding (`codec.rs`) while those stored as CBOR still read as they
+/// are (nothing is rewritten). Code of 2 could neither read compact licenses nor maintain the
+/// indexes, so going back to it is refused.
 pub const SCHEMA_VERSION: u32 = 3;
 
 const DAY: u64 = 24 * 3600;

@@ -7,6 +7,7 @@
 
 mod admin;
 mod apps;
+mod codec;
 mod config;
 mod external_calls;
 mod indexes;

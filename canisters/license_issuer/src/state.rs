@@ -6,6 +6,7 @@
 //! in use (offered + active + suspended) are therefore always the sum of the live licenses, and
 //! the checks in `licenses.rs` keep them within the program quota and the global cap.
 
+use crate::codec::{StoredCounters, StoredLicense, StoredSeats};
 use crate::indexes::IndexBuild;
 use crate::lapse::{move_count, slot};
 use common::cbor::Cbor;
@@ -14,7 +15,7 @@ use candid::{CandidType, Principal};
 use ic_stable_structures::{Memory, StableBTreeMap, StableCell};
 use interfaces::audit::PageRequest;
 use interfaces::license_issuer::{
-    App, Config, Institution, License, LicenseError, LicenseStatus, PendingApp, Policy, Program, SeatCounts,
+    App, Config, EndReason, Institution, License, LicenseError, LicenseStatus, PendingApp, Policy, Program, SeatCounts,
     MAX_PAGE_BYTES,
 };
 use serde::{Deserialize, Serialize};
@@ -66,13 +67,13 @@ pub struct Memories<M> {
 pub struct LicenseState<M: Memory> {
     /// Configuration and the hash-chained audit log.
     pub core: CoreState<Config, M>,
-    counters: StableCell<Cbor<Counters>, M>,
+    counters: StableCell<StoredCounters, M>,
     pub policies: StableBTreeMap<u64, Cbor<Policy>, M>,
     pub institutions: StableBTreeMap<u64, Cbor<Institution>, M>,
     pub programs: StableBTreeMap<u64, Cbor<Program>, M>,
     /// Licenses by status per program (the report's and the quota's source).
-    pub program_seats: StableBTreeMap<u64, Cbor<SeatCounts>, M>,
-    pub licenses: StableBTreeMap<u64, Cbor<License>, M>,
+    pub program_seats: StableBTreeMap<u64, StoredSeats, M>,
+    pub licenses: StableBTreeMap<u64, StoredLicense, M>,
     /// (holder, program) → its license that holds a seat: at most one per holder per program.
     pub live_by_holder: StableBTreeMap<(Principal, u64), u64, M>,
     /// (offer expiry, license) for every `Offered` license: the timer expires them in order.
@@ -108,7 +109,7 @@ impl<M: Memory> LicenseState<M> {
     pub fn init(core: CoreState<Config, M>, m: Memories<M>) -> Self {
         LicenseState {
             core,
-            counters: StableCell::init(m.counters, Cbor(Counters::default())),
+            counters: StableCell::init(m.counters, StoredCounters(Counters::default())),
             policies: StableBTreeMap::init(m.policies),
             institutions: StableBTreeMap::init(m.institutions),
             programs: StableBTreeMap::init(m.programs),
@@ -150,7 +151,7 @@ impl<M: Memory> LicenseState<M> {
     fn update_counters<R>(&mut self, f: impl FnOnce(&mut Counters) -> R) -> R {
         let mut c = self.counters();
         let r = f(&mut c);
-        self.counters.set(Cbor(c));
+        self.counters.set(StoredCounters(c));
         r
     }
 
@@ -234,7 +235,7 @@ impl<M: Memory> LicenseState<M> {
     pub fn count(&mut self, program_id: u64, f: impl Fn(&mut SeatCounts)) {
         let mut seats = self.seats_of(program_id);
         f(&mut seats);
-        self.program_seats.insert(program_id, Cbor(seats));
+        self.program_seats.insert(program_id, StoredSeats(seats));
         self.update_counters(|c| f(&mut c.totals));
     }
 
@@ -251,7 +252,7 @@ impl<M: Memory> LicenseState<M> {
             }
             also(s);
         });
-        self.licenses.insert(license.id, Cbor(license.clone()));
+        self.licenses.insert(license.id, StoredLicense(license.clone()));
     }
 
     /// Replaces `before` by `after` (same id), moving the status counts and the deadline,
@@ -275,7 +276,7 @@ impl<M: Memory> LicenseState<M> {
                 }
             });
         }
-        self.licenses.insert(after.id, Cbor(after.clone()));
+        self.licenses.insert(after.id, StoredLicense(after.clone()));
     }
 
     fn index(&mut self, l: &License) {
@@ -328,7 +329,7 @@ pub fn require_signed(caller: Principal) -> Result<(), LicenseError> {
 /// `MAX_PAGE_BYTES` (each item is measured alone, type table included: an overestimate). A page
 /// holds at least one item when any is left, so `next_start`, when set, is always past `start`.
 /// `limit = 0` asks for the count only: no items and no next page.
-pub fn page_of<T: CandidType + 'static>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+pub fn page_of<T: PageItem>(items: impl Iterator<Item = T>, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
     let (start, limit) = request.bounds();
     let mut total = 0u64;
     let mut page = Vec::new();
@@ -336,7 +337,7 @@ pub fn page_of<T: CandidType + 'static>(items: impl Iterator<Item = T>, request:
     let mut full = limit == 0;
     for item in items {
         if total >= start && !full {
-            let size = encoded_len(&item);
+            let size = item.size_bound();
             if page.len() < limit && (page.is_empty() || bytes.saturating_add(size) <= MAX_PAGE_BYTES) {
                 bytes = bytes.saturating_add(size);
                 page.push(item);
@@ -353,7 +354,7 @@ pub fn page_of<T: CandidType + 'static>(items: impl Iterator<Item = T>, request:
 
 /// One page of `items` whose number is known (`total`, from counts): as [`page_of`], but it
 /// stops reading once the page is full, so a page costs its start and size, not the total.
-pub fn page_counted<T: CandidType + 'static>(items: impl Iterator<Item = T>, total: u64, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
+pub fn page_counted<T: PageItem>(items: impl Iterator<Item = T>, total: u64, request: &PageRequest) -> (Vec<T>, u64, Option<u64>) {
     let (start, limit) = request.bounds();
     let mut page = Vec::new();
     let mut bytes = 0usize;
@@ -361,7 +362,7 @@ pub fn page_counted<T: CandidType + 'static>(items: impl Iterator<Item = T>, tot
         let mut items = items.skip(usize::try_from(start).unwrap_or(usize::MAX));
         while page.len() < limit {
             let Some(item) = items.next() else { break };
-            let size = encoded_len(&item);
+            let size = item.size_bound();
             if !page.is_empty() && bytes.saturating_add(size) > MAX_PAGE_BYTES {
                 break;
             }
@@ -373,6 +374,40 @@ pub fn page_counted<T: CandidType + 'static>(items: impl Iterator<Item = T>, tot
     // An empty page never names a next one, so a pager cannot stall on a count that disagrees.
     let next = if !page.is_empty() && end < total { Some(end) } else { None };
     (page, total, next)
+}
+
+/// An item of a page, with an upper bound of the bytes it adds to the page's Candid encoding.
+pub trait PageItem: CandidType + Sized + 'static {
+    /// By default its exact encoding alone (header and type table included: an overestimate).
+    fn size_bound(&self) -> usize {
+        encoded_len(self)
+    }
+}
+
+impl PageItem for Policy {}
+impl PageItem for Institution {}
+impl PageItem for Program {}
+impl PageItem for String {}
+
+/// A license's value encodes in at most about 220 bytes besides its texts and app ids
+/// (two principals of at most 31 bytes, a third in a revocation, 13 numbers of at most 8, the
+/// option and variant tags), without serialising it. Test: `size_bounds_hold`.
+impl PageItem for License {
+    fn size_bound(&self) -> usize {
+        let texts = self.suspension_reason.as_ref().map_or(0, String::len)
+            + match &self.end_reason {
+                Some(EndReason::Revoked { reason, .. }) => reason.len(),
+                _ => 0,
+            };
+        256 + texts + 9 * self.app_ids.len()
+    }
+}
+
+/// An app's value: about 150 bytes (three principals, five numbers) besides its name and hash.
+impl PageItem for App {
+    fn size_bound(&self) -> usize {
+        192 + self.name.len() + self.module_hash.as_ref().map_or(0, Vec::len)
+    }
 }
 
 /// Bytes of `value`'s Candid encoding on its own.
@@ -483,5 +518,56 @@ pub mod test_support {
         );
         s.set_index_build(crate::indexes::IndexBuild::complete());
         s
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+    use interfaces::license_issuer::{Entitlements, LicenseTerms};
+
+    #[test]
+    fn size_bounds_hold() {
+        let big = Principal::from_slice(&[0xff; 29]);
+        let mut l = License {
+            id: u64::MAX,
+            program_id: u64::MAX,
+            holder: big,
+            status: LicenseStatus::Revoked,
+            terms: LicenseTerms {
+                policy_id: u64::MAX,
+                policy_version: u32::MAX,
+                duration_days: u32::MAX,
+                entitlements: Entitlements { max_apps: u32::MAX, monthly_cycles_quota: u64::MAX },
+            },
+            offered_by: big,
+            offered_at_ns: u64::MAX,
+            offer_expires_at_ns: u64::MAX,
+            accepted_at_ns: Some(u64::MAX),
+            expires_at_ns: Some(u64::MAX),
+            last_activity_ns: u64::MAX,
+            suspension_reason: Some("ü".repeat(200)),
+            end_reason: Some(EndReason::Revoked { by: big, reason: "ü".repeat(200) }),
+            ended_at_ns: Some(u64::MAX),
+            app_ids: vec![u64::MAX; 100],
+            renewals: u32::MAX,
+        };
+        for apps in [0, 1, 100] {
+            l.app_ids.truncate(apps);
+            assert!(l.size_bound() >= crate::reply::value_bytes(&l).len(), "{apps} apps");
+        }
+        let app = App {
+            id: u64::MAX,
+            name: "ü".repeat(80),
+            canister: big,
+            subnet_id: big,
+            license_id: u64::MAX,
+            program_id: u64::MAX,
+            institution_id: u64::MAX,
+            holder: big,
+            registered_at_ns: u64::MAX,
+            module_hash: Some(vec![0xff; 32]),
+        };
+        assert!(app.size_bound() >= crate::reply::value_bytes(&app).len());
     }
 }

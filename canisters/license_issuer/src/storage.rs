@@ -10,7 +10,7 @@
 //!   id 5  INSTITUTIONS     institution id → Institution
 //!   id 6  PROGRAMS         program id → Program
 //!   id 7  PROGRAM_SEATS    program id → SeatCounts (licenses by status, offers, apps)
-//!   id 8  LICENSES         license id → License
+//!   id 8  LICENSES         license id → License (compact from schema 3, CBOR before: codec.rs)
 //!   id 9  LIVE_BY_HOLDER   (holder, program id) → license id holding a seat
 //!   id 10 OFFER_DEADLINES  (offer expiry ns, license id) of offered licenses
 //!   id 11 TERM_DEADLINES   (term end ns, license id) of active / suspended licenses
