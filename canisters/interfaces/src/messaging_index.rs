@@ -30,6 +30,10 @@ pub struct ShardPolicy {
     pub allowed_subnets: Vec<Principal>,
     /// Shards upgraded at a time by a rollout.
     pub rollout_batch_size: u32,
+    /// A shard whose balance falls below this is topped up from the index's balance.
+    pub shard_min_cycles: Nat,
+    /// Cycles sent to a shard per top-up.
+    pub shard_top_up_cycles: Nat,
 }
 
 /// The configuration in force, as stored.
@@ -96,6 +100,47 @@ pub struct ShardInfo {
     pub added_at_ns: u64,
     /// How the shard came to the index.
     pub origin: ShardOrigin,
+    /// The shard's figures as the index last read them (its `metrics` and the management
+    /// canister's `canister_status`); `null` before the first reading.
+    pub last_reading: Option<ShardReading>,
+    /// Why the last reading or top-up failed, if it did.
+    pub last_error: Option<String>,
+}
+
+/// What the index read from a shard, and when.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardReading {
+    pub at_ns: u64,
+    pub users: u64,
+    pub stored_bytes: u64,
+    pub messages_stored: u64,
+    pub daily_active_senders: u64,
+    /// The shard's cycle balance (`canister_status`).
+    pub cycles: Nat,
+    /// Whether the shard was running.
+    pub running: bool,
+}
+
+/// The messenger across all shards, from the index's last readings.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct IndexMetrics {
+    pub shards: u32,
+    /// Distinct subnets the shards are on.
+    pub subnets: u32,
+    pub users: u64,
+    pub stored_bytes: u64,
+    pub messages_stored: u64,
+    /// Sum over shards (a user sending on two shards' conversations counts on each).
+    pub daily_active_senders: u64,
+    /// The oldest reading the totals include; `null` when a shard was never read.
+    pub oldest_reading_ns: Option<u64>,
+    /// Shards never read or whose last reading failed.
+    pub shards_unread: u32,
+    pub index_cycles: Nat,
+    /// Warnings for operators: shards below their cycle floor the index could not top up, the
+    /// index's own balance too low for another top-up or a new shard.
+    pub warnings: Vec<String>,
+    pub per_shard: Vec<ShardInfo>,
 }
 
 #[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]

@@ -22,6 +22,8 @@ pub fn default_policy() -> ShardPolicy {
         new_shard_cycles: Nat::from(2_000_000_000_000u128),
         allowed_subnets: vec![],
         rollout_batch_size: 5,
+        shard_min_cycles: Nat::from(1_000_000_000_000u128),
+        shard_top_up_cycles: Nat::from(2_000_000_000_000u128),
     }
 }
 
@@ -55,8 +57,10 @@ pub fn validate_policy(p: &ShardPolicy) -> Result<(), ConfigError> {
     check_range("max_shards_per_subnet", p.max_shards_per_subnet.into(), 1, 10_000)?;
     check_range("rollout_batch_size", p.rollout_batch_size.into(), 1, 100)?;
     check_range("allowed_subnets", p.allowed_subnets.len() as u64, 0, MAX_ALLOWED_SUBNETS as u64)?;
-    if u128::try_from(p.new_shard_cycles.0.clone()).is_err() {
-        return Err(ConfigError::LimitOutOfRange { name: "new_shard_cycles".into(), value: u64::MAX, min: 0, max: u64::MAX });
+    for (name, cycles) in [("new_shard_cycles", &p.new_shard_cycles), ("shard_min_cycles", &p.shard_min_cycles), ("shard_top_up_cycles", &p.shard_top_up_cycles)] {
+        if u128::try_from(cycles.0.clone()).is_err() {
+            return Err(ConfigError::LimitOutOfRange { name: name.into(), value: u64::MAX, min: 0, max: u64::MAX });
+        }
     }
     let mut seen = std::collections::BTreeSet::new();
     for s in &p.allowed_subnets {
@@ -70,9 +74,9 @@ pub fn validate_policy(p: &ShardPolicy) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// The policy's cycles for a new shard (validated to fit u128).
-pub fn new_shard_cycles(p: &ShardPolicy) -> u128 {
-    u128::try_from(p.new_shard_cycles.0.clone()).unwrap_or(u128::MAX)
+/// A policy amount of cycles (validated to fit u128).
+pub fn cycles(amount: &Nat) -> u128 {
+    u128::try_from(amount.0.clone()).unwrap_or(u128::MAX)
 }
 
 #[cfg(test)]

@@ -98,7 +98,7 @@ pub async fn create_shard() -> Result<ShardInfo, IndexError> {
     if let Some(registry) = config.subnet_registry {
         external_calls::registry_vouches_for(registry, subnet).await.map_err(|reason| IndexError::SubnetNotAllowed { subnet, reason })?;
     }
-    let cycles = config::new_shard_cycles(&config.policy);
+    let cycles = config::cycles(&config.policy.new_shard_cycles);
     let available = ic_cdk::api::canister_cycle_balance();
     if available < cycles.saturating_add(FREEZING_RESERVE) {
         return Err(IndexError::InsufficientCycles { needed: Nat::from(cycles.saturating_add(FREEZING_RESERVE)), available: Nat::from(available) });
@@ -124,6 +124,8 @@ pub async fn create_shard() -> Result<ShardInfo, IndexError> {
                 buckets: 0,
                 added_at_ns: now,
                 origin: ShardOrigin::Created,
+                last_reading: None,
+                last_error: None,
             };
             let id = s.add_shard(record);
             s.core.audit(now, caller, "shard_created", &(id, canister, subnet));

@@ -93,3 +93,60 @@ pub async fn rollout_step(canister: Principal, call: &crate::rollout::Call, wasm
 struct ModuleHashOnly {
     module_hash: Option<Vec<u8>>,
 }
+
+/// What the index learns of a shard: from the IC (`canister_status`: cycles, running; the index
+/// is a controller) and, when it runs, from the shard itself (`metrics`).
+pub struct ShardFacts {
+    pub cycles: candid::Nat,
+    pub running: bool,
+    pub metrics: Result<interfaces::messaging::MessagingMetrics, String>,
+}
+
+/// Reads a shard. Read-only calls, so bounded waits: a timeout only means no reading this time.
+/// Fails only when `canister_status` does; a stopped or frozen shard still gives its cycles.
+pub async fn read_shard(canister: Principal) -> Result<ShardFacts, String> {
+    let status: StatusAndCycles = Call::bounded_wait(IC, "canister_status")
+        .with_arg(&ic_management_canister_types::CanisterIdRecord { canister_id: canister })
+        .await
+        .map_err(|e| format!("canister_status: {e}"))?
+        .candid()
+        .map_err(|e| format!("canister_status: decoding: {e}"))?;
+    let running = matches!(status.status, RunStatus::Running);
+    let metrics = if running {
+        match Call::bounded_wait(canister, "metrics").await {
+            Ok(reply) => reply.candid().map_err(|e| format!("metrics: decoding: {e}")),
+            Err(e) => Err(format!("metrics: {e}")),
+        }
+    } else {
+        Err("the shard is not running".into())
+    };
+    Ok(ShardFacts { cycles: status.cycles, running, metrics })
+}
+
+/// `deposit_cycles` of `cycles` to `canister` (spec: "IC method deposit_cycles"); unbounded
+/// wait, since cycles are attached.
+pub async fn deposit_cycles(canister: Principal, cycles: u128) -> Result<(), String> {
+    Call::unbounded_wait(IC, "deposit_cycles")
+        .with_arg(&ic_management_canister_types::CanisterIdRecord { canister_id: canister })
+        .with_cycles(cycles)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// The fields of `canister_status` the readings use.
+#[derive(candid::CandidType, candid::Deserialize)]
+struct StatusAndCycles {
+    status: RunStatus,
+    cycles: candid::Nat,
+}
+
+#[derive(candid::CandidType, candid::Deserialize)]
+enum RunStatus {
+    #[serde(rename = "running")]
+    Running,
+    #[serde(rename = "stopping")]
+    Stopping,
+    #[serde(rename = "stopped")]
+    Stopped,
+}

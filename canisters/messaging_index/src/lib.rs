@@ -16,9 +16,10 @@
 //!   before its upgrade and restored if the upgrade fails; halts at the first failure.
 //!
 //! The canister so far: the shard wasm upload, shard creation through the management canister
-//! (journaled), shard status, rollouts by timer, the routing table and routes, the directory's
-//! lookups. Still to come (issue 15): registration through the home shard, creation by capacity
-//! and through the CMC, adoption of an existing shard, metrics and top-ups.
+//! (journaled), shard status, rollouts by timer, readings of every shard with cycle top-ups and
+//! country-wide metrics, the routing table and routes, the directory's lookups. Still to come
+//! (issue 15): registration through the home shard, creation by capacity and through the CMC,
+//! adoption of an existing shard.
 
 pub mod capacity;
 pub mod creation;
@@ -30,6 +31,7 @@ pub mod wasm_store;
 mod config;
 mod endpoints;
 mod external_calls;
+mod readings;
 mod rollout_driver;
 mod state;
 mod storage;
@@ -42,9 +44,11 @@ use storage::read_state;
 
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start);
 
-/// Re-arms the rollout timer (timers do not survive upgrades): a rollout resumes where it was.
+/// Re-arms the timers (they do not survive upgrades): the rollout resumes where it was; shards
+/// are read (and topped up) every 5 minutes.
 fn start() {
     rollout_driver::arm_timer();
+    readings::arm_timer();
 }
 
 common::bounded_endpoint! {
@@ -113,6 +117,12 @@ common::bounded_endpoint! {
 #[query]
 fn shards() -> Vec<ShardInfo> {
     read_state(|s| s.shard_infos())
+}
+
+/// The messenger across all shards from the index's last readings (each shard's `metrics` and `canister_status`, every 5 minutes), with each shard's figures and as-of time, and warnings about cycles.
+#[query]
+fn metrics() -> IndexMetrics {
+    readings::metrics()
 }
 
 /// The shard-creation journal: each creation's state; `needs_attention` marks a lost answer or installs that kept failing.

@@ -22,6 +22,12 @@ pub struct ShardRecord {
     pub buckets: u32,
     pub added_at_ns: u64,
     pub origin: ShardOrigin,
+    /// The last successful reading of the shard's figures.
+    #[serde(default)]
+    pub last_reading: Option<ShardReading>,
+    /// Why the last reading (or top-up) failed, if it did.
+    #[serde(default)]
+    pub last_error: Option<String>,
 }
 
 /// The stored module is kept in chunks of this size (a stable map value stays small).
@@ -150,6 +156,8 @@ impl<M: Memory> IndexState<M> {
                     takes_new_buckets: load.takes_new_buckets(&t),
                     added_at_ns: s.added_at_ns,
                     origin: s.origin,
+                    last_reading: s.last_reading,
+                    last_error: s.last_error,
                 }
             })
             .collect()
@@ -331,6 +339,8 @@ mod tests {
             buckets: 0,
             added_at_ns: 0,
             origin: ShardOrigin::Created,
+            last_reading: None,
+            last_error: None,
         }
     }
 

@@ -22,9 +22,12 @@ fn policy(allowed: Vec<Principal>) -> ShardPolicy {
         max_users_per_shard: 1_000,
         max_stored_bytes_per_shard: 1 << 30,
         max_shards_per_subnet: 2,
-        new_shard_cycles: candid::Nat::from(1_000_000_000_000u128),
+        // The creation fee (500B on a 13-node subnet) comes out of these.
+        new_shard_cycles: candid::Nat::from(2_000_000_000_000u128),
         allowed_subnets: allowed,
         rollout_batch_size: 1,
+        shard_min_cycles: candid::Nat::from(500_000_000_000u128),
+        shard_top_up_cycles: candid::Nat::from(1_000_000_000_000u128),
     }
 }
 
@@ -147,7 +150,7 @@ fn too_few_cycles_refuse_a_shard_and_change_nothing() {
     upload(&mut env, index, &shard_wasm, Sha256::digest(&shard_wasm).into(), 500_000).expect("uploaded");
     let Err(IndexError::SubnetNotAllowed { subnet, .. }) = create_shard(&mut env, index) else { panic!("expected SubnetNotAllowed") };
     let _: Result<Config, IndexError> = call(&mut env, index, authority(), "set_policy", (policy(vec![subnet]),));
-    env.ex.set_cycles(index, 1_200_000_000_000);
+    env.ex.set_cycles(index, 2_200_000_000_000);
     unchanged(&mut env, index, "a refused creation", |env| {
         let refused = create_shard(env, index);
         assert!(matches!(&refused, Err(IndexError::InsufficientCycles { .. })), "{refused:?}");
@@ -258,3 +261,58 @@ fn a_failed_upgrade_is_restored_and_halts_the_rollout(env: &mut dyn Env) {
     assert!(start_rollout(env, index).is_ok());
 }
 scenario!(a_failed_upgrade_is_restored_and_halts_the_rollout);
+
+fn index_metrics(env: &mut dyn Env, index: Principal) -> IndexMetrics {
+    query1(env, index, Principal::anonymous(), "metrics", ())
+}
+
+fn next_reading(env: &mut dyn Env) {
+    env.advance_time(std::time::Duration::from_secs(300));
+    env.tick();
+}
+
+/// Every 5 minutes the index reads each shard (its `metrics`, the IC's `canister_status`): the
+/// country-wide totals follow the shards, a stopped shard shows as Stopped until it runs again,
+/// and a shard below the cycle floor is topped up from the index's balance (audited).
+#[test]
+fn the_index_reads_every_shard_and_tops_up_the_low_ones() {
+    let mut env = ExecutorEnv::new();
+    let (index, shards) = index_with_shards(&mut env, &wasm("messaging"), 2);
+    a_user_on_each(&mut env, &shards);
+    let unread = index_metrics(&mut env, index);
+    assert_eq!((unread.shards, unread.shards_unread, unread.oldest_reading_ns), (2, 2, None));
+
+    next_reading(&mut env);
+    let read = index_metrics(&mut env, index);
+    assert_eq!((read.shards, read.subnets, read.users, read.shards_unread), (2, 1, 2, 0), "{read:?}");
+    assert!(read.oldest_reading_ns.is_some() && read.per_shard.iter().all(|s| s.last_reading.as_ref().is_some_and(|r| r.running)));
+
+    // Drained below the floor (0.5T): topped up by 1T at the next reading.
+    env.ex.set_cycles(shards[1].canister, 100_000_000_000);
+    next_reading(&mut env);
+    let balance = env.ex.cycle_balance(shards[1].canister);
+    assert!(balance >= 1_000_000_000_000, "topped up to {balance}");
+    let page: interfaces::audit::AuditPage = query1(&mut env, index, Principal::anonymous(), "audit_log", (interfaces::audit::PageRequest { start: None, limit: None },));
+    assert_eq!(page.entries.iter().filter(|e| e.kind == "shard_topped_up").count(), 1);
+
+    // A stopped shard is seen as stopped (no figures from it meanwhile), and open again once it runs.
+    env.stop_canister(shards[0].canister).unwrap();
+    next_reading(&mut env);
+    let stopped = index_metrics(&mut env, index);
+    assert_eq!(stopped.per_shard[0].status, ShardStatus::Stopped);
+    assert!(!stopped.per_shard[0].takes_new_buckets);
+    assert!(stopped.per_shard[0].last_error.as_deref().is_some_and(|e| e.contains("not running")), "{:?}", stopped.per_shard[0]);
+    assert_eq!(stopped.shards_unread, 1);
+    env.start_canister(shards[0].canister).unwrap();
+    next_reading(&mut env);
+    let back = index_metrics(&mut env, index);
+    assert_eq!((back.per_shard[0].status, back.shards_unread), (ShardStatus::Open, 0));
+
+    // An index too poor for a top-up says so, and leaves the shard's error saying why.
+    env.ex.set_cycles(index, 600_000_000_000);
+    env.ex.set_cycles(shards[1].canister, 100_000_000_000);
+    next_reading(&mut env);
+    let poor = index_metrics(&mut env, index);
+    assert!(poor.warnings.iter().any(|w| w.contains("too few for another top-up")), "{:?}", poor.warnings);
+    assert!(poor.per_shard[1].last_error.as_deref().is_some_and(|e| e.contains("below its cycle floor")), "{:?}", poor.per_shard[1]);
+}
