@@ -47,7 +47,7 @@ impl Record for User {
         w.str(&self.handle);
         w.str(&self.display_name);
         w.varint(self.key_epoch.into());
-        w.u8(u8::from(self.active) | (u8::from(self.verified.is_some()) << 1));
+        w.u8(u8::from(self.active) | (u8::from(self.verified.is_some()) << 1) | (u8::from(self.current_key.is_some()) << 2));
         if let Some(v) = &self.verified {
             w.str(&v.institution_name);
             w.principal(&v.verified_by);
@@ -56,6 +56,9 @@ impl Record for User {
         w.u64(self.registered_at_ns);
         w.varint(self.conversation_count.into());
         w.varint(self.blocked_count.into());
+        if let Some(k) = &self.current_key {
+            k.encode(w);
+        }
     }
 
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -63,7 +66,7 @@ impl Record for User {
         let display_name = r.string()?;
         let key_epoch = r.u32()?;
         let flags = r.u8()?;
-        if flags > 3 {
+        if flags > 7 {
             return Err("bad user flags".into());
         }
         let verified = if flags & 2 != 0 {
@@ -80,6 +83,7 @@ impl Record for User {
             registered_at_ns: r.u64()?,
             conversation_count: r.u32()?,
             blocked_count: r.u32()?,
+            current_key: if flags & 4 != 0 { Some(StoredKey::decode(r)?) } else { None },
         })
     }
 }
@@ -426,8 +430,9 @@ pub mod tests {
 
     prop_compose! {
         pub fn user()(handle in text(), display_name in text(), key_epoch in any::<u32>(), verified in proptest::option::of(verification()),
-            active in any::<bool>(), registered_at_ns in any::<u64>(), conversation_count in any::<u32>(), blocked_count in any::<u32>()) -> User {
-            User { handle, display_name, key_epoch, verified, active, registered_at_ns, conversation_count, blocked_count }
+            active in any::<bool>(), registered_at_ns in any::<u64>(), conversation_count in any::<u32>(), blocked_count in any::<u32>(),
+            current_key in proptest::option::of(stored_key())) -> User {
+            User { handle, display_name, key_epoch, verified, active, registered_at_ns, conversation_count, blocked_count, current_key }
         }
     }
 

@@ -58,6 +58,10 @@ pub struct User {
     pub conversation_count: u32,
     /// Users this user has blocked, kept here so the block-list limit is O(1) to check.
     pub blocked_count: u32,
+    /// A copy of the key at `key_epoch` (also in `keys`), so a user's view and the key
+    /// directory read one record. Schema 3; `None` in records written before (read `keys`).
+    #[serde(default)]
+    pub current_key: Option<StoredKey>,
 }
 
 /// One public key of a user, at one epoch (never deleted: old messages stay decryptable).

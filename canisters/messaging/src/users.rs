@@ -66,6 +66,7 @@ impl<M: Memory> State<M> {
         if self.handles.contains_key(&args.handle) {
             return Err(MessagingError::HandleTaken { handle: args.handle });
         }
+        let key = StoredKey { public_key: args.public_key, since_ns: now };
         let user = User {
             handle: args.handle.clone(),
             display_name: args.display_name,
@@ -75,6 +76,7 @@ impl<M: Memory> State<M> {
             registered_at_ns: now,
             conversation_count: 0,
             blocked_count: 0,
+            current_key: Some(key.clone()),
         };
         // The reply is built from the records written, not read back.
         let view = UserView {
@@ -83,12 +85,12 @@ impl<M: Memory> State<M> {
             display_name: user.display_name.clone(),
             verified: None,
             key_epoch: 1,
-            public_key: args.public_key.clone(),
+            public_key: key.public_key.clone(),
             active: true,
             registered_at_ns: now,
         };
         self.handles.insert(args.handle, caller);
-        self.keys.insert((caller, 1), Compact(StoredKey { public_key: args.public_key, since_ns: now }));
+        self.keys.insert((caller, 1), Compact(key));
         self.put_user(caller, user);
         self.update_counters(|c| {
             c.users += 1;
@@ -111,12 +113,14 @@ impl<M: Memory> State<M> {
     pub fn rotate_key(&mut self, caller: Principal, now: u64, public_key: Vec<u8>) -> Result<u32, MessagingError> {
         let mut user = self.active_caller(caller)?;
         validate::public_key(&public_key)?;
-        let current = self.keys.get(&(caller, user.key_epoch)).expect("current key stored").0;
+        let current = self.current_key(caller, &user);
         if current.public_key == public_key {
             return Err(MessagingError::KeyUnchanged { epoch: user.key_epoch });
         }
         user.key_epoch += 1;
-        self.keys.insert((caller, user.key_epoch), Compact(StoredKey { public_key, since_ns: now }));
+        let key = StoredKey { public_key, since_ns: now };
+        user.current_key = Some(key.clone());
+        self.keys.insert((caller, user.key_epoch), Compact(key));
         let epoch = user.key_epoch;
         self.put_user(caller, user);
         Ok(epoch)
@@ -183,9 +187,18 @@ impl<M: Memory> State<M> {
         Ok(())
     }
 
+    /// The key at the user's current epoch: the record's copy, or (records written before
+    /// schema 3) the key directory's.
+    fn current_key(&self, user: Principal, record: &User) -> StoredKey {
+        match &record.current_key {
+            Some(k) => k.clone(),
+            None => self.keys.get(&(user, record.key_epoch)).expect("current key stored").0,
+        }
+    }
+
     pub fn user_view(&self, user: Principal) -> Option<UserView> {
         let record = self.user(&user)?;
-        let key = self.keys.get(&(user, record.key_epoch)).expect("current key stored").0;
+        let key = self.current_key(user, &record);
         Some(UserView {
             user,
             handle: record.handle,
@@ -209,8 +222,11 @@ impl<M: Memory> State<M> {
         check_user_list(users)?;
         Ok(users
             .iter()
-            .filter_map(|u| self.user(u).filter(|r| r.active).map(|r| (u, r.key_epoch)))
-            .map(|(u, epoch)| self.public_key_at(*u, epoch).expect("current key stored"))
+            .filter_map(|&u| self.user(&u).filter(|r| r.active).map(|r| (u, r)))
+            .map(|(user, r)| {
+                let StoredKey { public_key, since_ns } = self.current_key(user, &r);
+                PublicKeyRecord { user, epoch: r.key_epoch, public_key, since_ns }
+            })
             .collect())
     }
 
@@ -382,5 +398,22 @@ mod tests {
         s.unblock(p(1), p(2)).unwrap();
         assert_eq!(s.block_between(p(2), p(1)), Ok(()));
         assert_eq!(s.user(&p(1)).unwrap().blocked_count, 0);
+    }
+
+    #[test]
+    fn the_records_key_copy_is_the_directorys_current_key_and_old_records_read_the_directory() {
+        let mut s = fresh();
+        s.register(p(1), 10, args("amina", 1)).unwrap();
+        s.rotate_key(p(1), 20, vec![7; 32]).unwrap();
+        let record = s.user(&p(1)).unwrap();
+        assert_eq!(record.current_key.as_ref(), Some(&s.keys.get(&(p(1), 2)).unwrap().0));
+        let view = (s.user_view(p(1)), s.key_directory(&[p(1)]));
+        // A record written before schema 3 has no copy: the directory answers the same.
+        s.put_user(p(1), crate::state::User { current_key: None, ..record });
+        assert_eq!((s.user_view(p(1)), s.key_directory(&[p(1)])), view);
+        assert_eq!(view.1.unwrap()[0], PublicKeyRecord { user: p(1), epoch: 2, public_key: vec![7; 32], since_ns: 20 });
+        assert_eq!(s.rotate_key(p(1), 30, vec![7; 32]), Err(MessagingError::KeyUnchanged { epoch: 2 }));
+        s.rotate_key(p(1), 30, vec![8; 32]).unwrap();
+        assert_eq!(s.user(&p(1)).unwrap().current_key, Some(crate::state::StoredKey { public_key: vec![8; 32], since_ns: 30 }));
     }
 }
