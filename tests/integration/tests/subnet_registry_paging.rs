@@ -242,6 +242,7 @@ fn upgrade_builds_the_indexes(env: &mut dyn Env, release: &str) {
     let before_subnets = all(|r| subnets(env, registry, None, r));
     let before_proposals = all(|r| proposals(env, registry, None, r));
     env.upgrade(registry, &wasm("subnet_registry"), encode_one(None::<InitArgs>).unwrap()).expect("upgrade");
+    let migrating = post_upgrade_instructions(env, registry);
     let config: Config = query1(env, registry, Principal::anonymous(), "config", ());
     assert_eq!(config.schema_version, 3);
     env.tick();
@@ -250,6 +251,16 @@ fn upgrade_builds_the_indexes(env: &mut dyn Env, release: &str) {
     assert_eq!(all(|r| subnets(env, registry, None, r)), before_subnets);
     assert_eq!(all(|r| proposals(env, registry, None, r)), before_proposals);
     check_pages_against_full_listings(env, registry, apps);
+    // The same wasm again: nothing left to migrate. The difference is what the migration cost.
+    env.upgrade(registry, &wasm("subnet_registry"), encode_one(None::<InitArgs>).unwrap()).expect("upgrade");
+    if let (Some(migrating), Some(plain)) = (migrating, post_upgrade_instructions(env, registry)) {
+        // Subnets, every node and every placement: one record each.
+        let records = u64::from(SUBNETS) + u64::from(SUBNETS * NODES_PER_SUBNET + 2) + u64::from(apps);
+        eprintln!(
+            "subnet_registry paging: upgrade from {release} with {records} records to migrate: {migrating} instructions; again (nothing to migrate): {plain}; {} a record",
+            migrating.saturating_sub(plain) / records
+        );
+    }
     place(env, registry, apps..apps + 30);
     check_pages_against_full_listings(env, registry, apps + 30);
     // Approving the open proposal decides it (the open filter then finds none) and suspends subnet 0.
@@ -261,6 +272,12 @@ fn upgrade_builds_the_indexes(env: &mut dyn Env, release: &str) {
     assert_eq!(live.1, u64::from(SUBNETS) - 1);
     let refused: Result<Placement, RegistryError> = update1(env, registry, RECORDER, "record_placement", (app(999), subnet_id(0)));
     assert_eq!(refused, Err(RegistryError::SubnetNotLive { subnet_id: subnet_id(0), status: SubnetStatus::Suspended }));
+}
+
+/// Instructions of the registry's last `post_upgrade` (executor only).
+fn post_upgrade_instructions(env: &mut dyn Env, registry: Principal) -> Option<u64> {
+    let ex = env.executor()?;
+    ex.executions().iter().rev().find(|e| e.canister == registry && e.method == "PostUpgrade").map(|e| e.instructions)
 }
 
 fn upgrade_from_v0_2_0_builds_the_indexes(env: &mut dyn Env) {
