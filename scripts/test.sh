@@ -103,7 +103,7 @@ check small_benchmark_runs small_benchmark_runs
 grep '^bench: ' "$LOG/bench.out" 2>/dev/null || true
 stage ""
 echo "==> hostile cases (tried / held, per canister)"
-for c in subnet_registry license_issuer messaging burn_ledger; do
+for c in subnet_registry license_issuer messaging messaging_index burn_ledger; do
   cat target/hostile-cases/"$c".* 2>/dev/null | awk -v c="$c" '{ t += $1; h += $2 } END { printf "  %-16s %6d tried, %6d held\n", c, t, h }'
 done
 if [[ -z "${POCKET_IC_BIN:-}" ]]; then

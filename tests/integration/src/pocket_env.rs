@@ -108,19 +108,19 @@ impl Env for PocketIcEnv {
         if wasm.len() > SINGLE_MESSAGE_MODULE_LIMIT {
             return self.install_chunked(id, wasm, arg, CanisterInstallMode::Reinstall);
         }
-        Ok(self.pic.reinstall_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)?)
+        self.pic.reinstall_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)
     }
     fn upgrade(&mut self, id: Principal, wasm: &[u8], arg: Vec<u8>) -> Result<(), Reject> {
         if wasm.len() > SINGLE_MESSAGE_MODULE_LIMIT {
             return self.install_chunked(id, wasm, arg, CanisterInstallMode::Upgrade(None));
         }
-        Ok(self.pic.upgrade_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)?)
+        self.pic.upgrade_canister(id, wasm.to_vec(), arg, Some(TEST_CONTROLLER)).map_err(reject)
     }
     fn update_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
-        Ok(self.pic.update_call(id, sender, method, arg).map_err(reject)?)
+        self.pic.update_call(id, sender, method, arg).map_err(reject)
     }
     fn query_raw(&mut self, id: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Result<Vec<u8>, Reject> {
-        Ok(self.pic.query_call(id, sender, method, arg).map_err(reject)?)
+        self.pic.query_call(id, sender, method, arg).map_err(reject)
     }
     fn advance_time(&mut self, d: Duration) {
         self.pic.advance_time(d)
@@ -131,10 +131,10 @@ impl Env for PocketIcEnv {
         }
     }
     fn stop_canister(&mut self, id: Principal) -> Result<(), Reject> {
-        Ok(self.pic.stop_canister(id, Some(TEST_CONTROLLER)).map_err(reject)?)
+        self.pic.stop_canister(id, Some(TEST_CONTROLLER)).map_err(reject)
     }
     fn start_canister(&mut self, id: Principal) -> Result<(), Reject> {
-        Ok(self.pic.start_canister(id, Some(TEST_CONTROLLER)).map_err(reject)?)
+        self.pic.start_canister(id, Some(TEST_CONTROLLER)).map_err(reject)
     }
     fn now_ns(&mut self) -> u64 {
         self.pic.get_time().as_nanos_since_unix_epoch()
