@@ -56,12 +56,15 @@ pub fn entry_hash(prev_hash: &[u8], index: u64, time_ns: u64, actor: &Principal,
 /// The log over two memories (index and data), as `StableLog` needs.
 pub struct AuditLog<M: Memory> {
     log: StableLog<Cbor<StoredEntry>, M, M>,
+    /// The tip hash, kept on the heap once known so an append does not decode the last entry
+    /// (read from the log again after an upgrade; a trap rolls the heap back with the log).
+    tip: std::cell::Cell<Option<[u8; 32]>>,
 }
 
 impl<M: Memory> AuditLog<M> {
     /// Opens the log stored in the given memories, or creates an empty one.
     pub fn init(index_memory: M, data_memory: M) -> Self {
-        AuditLog { log: StableLog::init(index_memory, data_memory) }
+        AuditLog { log: StableLog::init(index_memory, data_memory), tip: std::cell::Cell::new(None) }
     }
 
     /// Number of entries.
@@ -75,10 +78,15 @@ impl<M: Memory> AuditLog<M> {
 
     /// Hash of the last entry, or [`GENESIS_HASH`] when empty.
     pub fn tip_hash(&self) -> [u8; 32] {
-        match self.log.len() {
+        if let Some(tip) = self.tip.get() {
+            return tip;
+        }
+        let tip = match self.log.len() {
             0 => GENESIS_HASH,
             n => self.stored(n - 1).hash,
-        }
+        };
+        self.tip.set(Some(tip));
+        tip
     }
 
     /// Appends an entry whose payload is the CBOR of `details`, and returns it.
@@ -91,6 +99,7 @@ impl<M: Memory> AuditLog<M> {
         self.log
             .append(&Cbor(stored.clone()))
             .unwrap_or_else(|e| panic!("audit log append failed (stable memory exhausted?): {e:?}"));
+        self.tip.set(Some(hash));
         to_api(index, stored)
     }
 
@@ -211,6 +220,23 @@ mod tests {
         assert_eq!(page.total, 7);
         assert_eq!(page.entries.iter().map(|e| e.index).collect::<Vec<_>>(), vec![5, 6]);
         assert!(log.page(&PageRequest { start: Some(70), limit: None }).entries.is_empty());
+    }
+
+    #[test]
+    fn the_tip_kept_on_the_heap_is_the_stored_tip() {
+        use ic_stable_structures::memory_manager::{MemoryId, MemoryManager};
+        use ic_stable_structures::DefaultMemoryImpl;
+        let manager = MemoryManager::init(DefaultMemoryImpl::default());
+        let mut log = AuditLog::init(manager.get(MemoryId::new(0)), manager.get(MemoryId::new(1)));
+        assert_eq!(log.tip_hash(), GENESIS_HASH);
+        for i in 0..5u64 {
+            let entry = log.append(i, Principal::anonymous(), "k", &i);
+            assert_eq!(log.tip_hash().to_vec(), entry.hash);
+        }
+        // Opened again (as after an upgrade): the same tip, read from the log.
+        let reopened = AuditLog::init(manager.get(MemoryId::new(0)), manager.get(MemoryId::new(1)));
+        assert_eq!(reopened.tip_hash(), log.tip_hash());
+        assert_eq!(reopened.verify(0, 5), ChainCheck::Valid { checked: 5 });
     }
 
     #[test]
