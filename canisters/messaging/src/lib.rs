@@ -35,7 +35,6 @@ use std::time::Duration;
 
 type Result<T> = std::result::Result<T, MessagingError>;
 
-
 /// How often the retention sweep looks for due work when it has none left.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 /// Instructions one sweep run may use (of an update message's 40 billion); past it the run

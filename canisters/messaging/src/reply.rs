@@ -33,13 +33,13 @@ fn prefix_of<T: CandidType>(value: &T) -> Option<Vec<u8>> {
     full.ends_with(&tail).then(|| full[..full.len() - tail.len()].to_vec())
 }
 
-fn cached<T: CandidType + 'static>() -> Option<Vec<u8>> {
-    PREFIXES.with_borrow(|p| p.iter().find(|(t, _)| *t == TypeId::of::<T>()).map(|(_, b)| b.clone()))
+fn is_cached<T: CandidType + 'static>() -> bool {
+    PREFIXES.with_borrow(|p| p.iter().any(|(t, _)| *t == TypeId::of::<T>()))
 }
 
 /// Builds and keeps the type table of `T`, from any value of it.
 pub fn warm<T: CandidType + 'static>(sample: &T) {
-    if cached::<T>().is_none() {
+    if !is_cached::<T>() {
         if let Some(prefix) = prefix_of(sample) {
             PREFIXES.with_borrow_mut(|p| p.push((TypeId::of::<T>(), prefix)));
         }
@@ -49,13 +49,16 @@ pub fn warm<T: CandidType + 'static>(sample: &T) {
 /// The Candid reply carrying `value` (an endpoint's `encode_with`).
 pub fn encode<T: CandidType + 'static>(value: T) -> Vec<u8> {
     warm(&value);
-    match (cached::<T>(), value_bytes(&value)) {
-        (Some(mut bytes), Some(tail)) => {
+    let reply = value_bytes(&value).and_then(|tail| {
+        PREFIXES.with_borrow(|p| {
+            let (_, prefix) = p.iter().find(|(t, _)| *t == TypeId::of::<T>())?;
+            let mut bytes = Vec::with_capacity(prefix.len() + tail.len());
+            bytes.extend_from_slice(prefix);
             bytes.extend_from_slice(&tail);
-            bytes
-        }
-        _ => candid::encode_one(&value).expect("the reply encodes as Candid"),
-    }
+            Some(bytes)
+        })
+    });
+    reply.unwrap_or_else(|| candid::encode_one(&value).expect("the reply encodes as Candid"))
 }
 
 #[cfg(test)]
