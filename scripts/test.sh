@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The suite's test command (README, CI). On a fresh machine it installs what it needs, then:
 #   1. builds the four canisters' wasm (scripts/build.sh: ic0-only imports, endpoints = .did),
-#   2. builds the executor's fixture canister,
+#   2. builds the executor's fixture canister and the CMC stand-in (test canisters),
 #   3. checks the interfaces crate is free of ic-cdk, dfx.json against dfx's schema, and the
 #      scripts with shellcheck,
 #   4. runs every native test (unit, .did, executor, integration scenarios on the executor)
@@ -57,6 +57,8 @@ bash scripts/build.sh
 if [[ -d tests/fixture ]]; then
   cargo build --locked --release --target wasm32-unknown-unknown -p executor_fixture
 fi
+# The CMC stand-in messaging_index's tests create shards through.
+cargo build --locked --release --target wasm32-unknown-unknown -p cmc_stand_in
 
 stage checks
 interfaces_free_of_ic_cdk() { ! cargo tree --locked -p interfaces -e normal,build --prefix none | grep -q '^ic-cdk'; }

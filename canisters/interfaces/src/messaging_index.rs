@@ -13,6 +13,19 @@ pub struct InitArgs {
     pub subnet_registry: Option<Principal>,
     /// Capacity thresholds, cycles and allowed subnets (defaults: see `ShardPolicy`).
     pub policy: Option<ShardPolicy>,
+    /// How shards are created (default: the management canister).
+    pub creation: Option<CreationPath>,
+}
+
+/// How the index creates a shard canister.
+#[derive(CandidType, Deserialize, Serialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreationPath {
+    /// The management canister's `create_canister` (a local replica, the executor): the shard
+    /// lands on the index's own subnet.
+    ManagementCanister,
+    /// The cycles minting canister's `create_canister` with a subnet selection (mainnet): the
+    /// shard lands on the chosen allowed subnet, if the CMC authorises the index for it.
+    Cmc(Principal),
 }
 
 /// When shards stop taking new users, and where and with what new shards are created.
@@ -44,6 +57,7 @@ pub struct Config {
     pub authorities: Vec<Principal>,
     pub subnet_registry: Option<Principal>,
     pub policy: ShardPolicy,
+    pub creation: CreationPath,
 }
 
 /// The shard wasm the index holds.

@@ -72,12 +72,14 @@ pub fn place_new_bucket(shards: &[ShardLoad], t: &Thresholds) -> Placement {
     if let Some(best) = shards.iter().filter(|s| s.takes_new_buckets(t)).min_by_key(|s| (s.users, s.stored_bytes, s.id)) {
         return Placement::Existing(best.id);
     }
+    subnet_for_new_shard(shards, t).map_or(Placement::NoCapacity, Placement::CreateOn)
+}
+
+/// The allowed subnet a new shard should go on: the first with the fewest shards, under the
+/// per-subnet cap; `None` when every allowed subnet is at its cap.
+pub fn subnet_for_new_shard(shards: &[ShardLoad], t: &Thresholds) -> Option<Principal> {
     let on = |subnet: &Principal| shards.iter().filter(|s| s.subnet == *subnet).count() as u64;
-    t.allowed_subnets
-        .iter()
-        .filter(|subnet| on(subnet) < u64::from(t.max_shards_per_subnet))
-        .min_by_key(|subnet| on(subnet))
-        .map_or(Placement::NoCapacity, |subnet| Placement::CreateOn(*subnet))
+    t.allowed_subnets.iter().filter(|subnet| on(subnet) < u64::from(t.max_shards_per_subnet)).min_by_key(|subnet| on(subnet)).copied()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use candid::{Nat, Principal};
 use common::lifecycle::{check_range, validate_authorities};
 use interfaces::audit::ConfigError;
-use interfaces::messaging_index::{Config, InitArgs, ShardPolicy};
+use interfaces::messaging_index::{Config, CreationPath, InitArgs, ShardPolicy};
 
 /// Version of the stored schema this code reads and writes. 1: the first index.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -29,7 +29,7 @@ pub fn default_policy() -> ShardPolicy {
 
 /// Defaults for an install without an argument: the installer is the only authority.
 pub fn default_args(installer: Principal) -> InitArgs {
-    InitArgs { authorities: vec![installer], subnet_registry: None, policy: None }
+    InitArgs { authorities: vec![installer], subnet_registry: None, policy: None, creation: None }
 }
 
 /// The configuration `args` describe, or why they are refused.
@@ -41,11 +41,15 @@ pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
     if args.subnet_registry == Some(Principal::anonymous()) {
         return Err(ConfigError::AnonymousPrincipal { field: "subnet_registry".into() });
     }
+    if args.creation == Some(CreationPath::Cmc(Principal::anonymous())) {
+        return Err(ConfigError::AnonymousPrincipal { field: "creation".into() });
+    }
     Ok(Config {
         schema_version: SCHEMA_VERSION,
         authorities: args.authorities,
         subnet_registry: args.subnet_registry,
         policy,
+        creation: args.creation.unwrap_or(CreationPath::ManagementCanister),
     })
 }
 
@@ -104,6 +108,7 @@ mod tests {
         assert!(bad(|a| a.policy.as_mut().unwrap().allowed_subnets = vec![p(3), p(3)]));
         assert!(bad(|a| a.policy.as_mut().unwrap().new_shard_cycles = Nat::from(u128::MAX) + Nat::from(1u8)));
         assert!(bad(|a| a.subnet_registry = Some(Principal::anonymous())));
+        assert!(bad(|a| a.creation = Some(CreationPath::Cmc(Principal::anonymous()))));
         assert!(!bad(|a| a.policy.as_mut().unwrap().allowed_subnets = vec![p(3), p(4)]));
     }
 }

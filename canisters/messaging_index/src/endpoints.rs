@@ -78,21 +78,29 @@ fn shard_install_arg(authorities: Vec<Principal>) -> Vec<u8> {
     candid::encode_one(Some(args)).expect("encoding the shard's install argument")
 }
 
-/// Creates a shard on this index's subnet through the management canister, from the stored
-/// shard wasm, and adds it to the shards. Checks first: an authority, a shard wasm, the subnet
-/// allowed by the policy and under its shard cap, vouched for by the registry when one is
+/// Creates a shard from the stored shard wasm and adds it to the shards. With the management
+/// canister it lands on this index's subnet; with the CMC on `subnet` (default: the allowed
+/// subnet with the fewest shards under its cap). Checks first: an authority, a shard wasm, the
+/// subnet allowed by the policy and under its shard cap, vouched for by the registry when one is
 /// configured, and cycles enough. Then journals, creates, installs.
-pub async fn create_shard() -> Result<ShardInfo, IndexError> {
+pub async fn create_shard(subnet: Option<Principal>) -> Result<ShardInfo, IndexError> {
     let caller = authority()?;
     let _guard = common::guard::CallerGuard::acquire("create_shard").map_err(|_| IndexError::Busy)?;
     let config = crate::storage::config();
-    let subnet = ic_cdk::api::subnet_self();
-    let (wasm, on_subnet) = read_state(|s| (s.wasm(), s.loads().iter().filter(|l| l.subnet == subnet).count() as u32));
+    let (wasm, loads, thresholds) = read_state(|s| (s.wasm(), s.loads(), s.thresholds()));
     let wasm = wasm.ok_or(IndexError::NoShardWasm)?;
+    let subnet = match (config.creation, subnet) {
+        (CreationPath::ManagementCanister, Some(s)) if s != ic_cdk::api::subnet_self() => {
+            return Err(IndexError::SubnetNotAllowed { subnet: s, reason: "the management canister creates on this index's own subnet".into() })
+        }
+        (CreationPath::ManagementCanister, _) => ic_cdk::api::subnet_self(),
+        (CreationPath::Cmc(_), Some(s)) => s,
+        (CreationPath::Cmc(_), None) => crate::capacity::subnet_for_new_shard(&loads, &thresholds).ok_or(IndexError::NoCapacity)?,
+    };
     if !config.policy.allowed_subnets.contains(&subnet) {
         return Err(IndexError::SubnetNotAllowed { subnet, reason: "not in the policy's allowed subnets".into() });
     }
-    if on_subnet >= config.policy.max_shards_per_subnet {
+    if loads.iter().filter(|l| l.subnet == subnet).count() as u32 >= config.policy.max_shards_per_subnet {
         return Err(IndexError::NoCapacity);
     }
     if let Some(registry) = config.subnet_registry {
@@ -107,9 +115,12 @@ pub async fn create_shard() -> Result<ShardInfo, IndexError> {
     let journal = with_state(|s| s.begin_creation(Creation::requested(subnet, cycles, now)));
     let mut controllers = vec![ic_cdk::api::canister_self()];
     controllers.extend(config.authorities.iter().copied());
-    let created = external_calls::create_canister(cycles, controllers).await;
+    let (created, creator) = match config.creation {
+        CreationPath::ManagementCanister => (external_calls::create_canister(cycles, controllers).await, Principal::management_canister()),
+        CreationPath::Cmc(cmc) => (external_calls::create_canister_through_cmc(cmc, subnet, cycles, controllers).await, cmc),
+    };
     with_state(|s| s.update_creation(journal, |c| c.on_created(created.clone())));
-    let canister = created.map_err(|reason| IndexError::CallFailed { canister: Principal::management_canister(), method: "create_canister".into(), reason })?;
+    let canister = created.map_err(|reason| IndexError::CallFailed { canister: creator, method: "create_canister".into(), reason })?;
     let installed = external_calls::install(canister, wasm, shard_install_arg(config.authorities.clone())).await;
     let now = ic_cdk::api::time();
     with_state(|s| {
@@ -126,6 +137,7 @@ pub async fn create_shard() -> Result<ShardInfo, IndexError> {
                 origin: ShardOrigin::Created,
                 last_reading: None,
                 last_error: None,
+                snapshot: None,
             };
             let id = s.add_shard(record);
             s.core.audit(now, caller, "shard_created", &(id, canister, subnet));
@@ -159,7 +171,7 @@ pub fn set_policy(policy: ShardPolicy) -> Result<Config, IndexError> {
     let caller = authority()?;
     config::validate_policy(&policy).map_err(|e| IndexError::InvalidArgument { name: "policy".into(), reason: e.to_string() })?;
     let current = crate::storage::config();
-    let args = InitArgs { authorities: current.authorities, subnet_registry: current.subnet_registry, policy: Some(policy) };
+    let args = InitArgs { authorities: current.authorities, subnet_registry: current.subnet_registry, policy: Some(policy), creation: Some(current.creation) };
     crate::storage::with_core(|core| core.install(args, config::build_config, ic_cdk::api::time(), caller, "policy_set"))
         .map_err(|e| IndexError::InvalidArgument { name: "policy".into(), reason: e.to_string() })?;
     Ok(crate::storage::config())

@@ -47,7 +47,8 @@ pub async fn registry_vouches_for(registry: Principal, subnet: Principal) -> Res
 /// One rollout step on a shard through the management canister (spec: "IC method stop_canister",
 /// "start_canister", "take_canister_snapshot", "load_canister_snapshot", "canister_status",
 /// "install_code"). Unbounded waits: each step's outcome must be known before the next.
-pub async fn rollout_step(canister: Principal, call: &crate::rollout::Call, wasm: &[u8]) -> crate::rollout::Outcome {
+/// `replace` is the shard's snapshot from the last rollout, replaced by the new one.
+pub async fn rollout_step(canister: Principal, call: &crate::rollout::Call, wasm: &[u8], replace: Option<Vec<u8>>) -> crate::rollout::Outcome {
     use crate::rollout::{Call as Step, Outcome};
     use ic_management_canister_types::{CanisterIdRecord as Id, LoadCanisterSnapshotArgs, Snapshot, TakeCanisterSnapshotArgs};
     let id = Id { canister_id: canister };
@@ -57,7 +58,7 @@ pub async fn rollout_step(canister: Principal, call: &crate::rollout::Call, wasm
             Step::Stop => Call::unbounded_wait(IC, "stop_canister").with_arg(&id).await.map(|_| Outcome::Ok).map_err(|e| e.to_string())?,
             Step::Start => Call::unbounded_wait(IC, "start_canister").with_arg(&id).await.map(|_| Outcome::Ok).map_err(|e| e.to_string())?,
             Step::TakeSnapshot => {
-                let args = TakeCanisterSnapshotArgs { canister_id: canister, replace_snapshot: None, uninstall_code: None, sender_canister_version: version };
+                let args = TakeCanisterSnapshotArgs { canister_id: canister, replace_snapshot: replace, uninstall_code: None, sender_canister_version: version };
                 let reply = Call::unbounded_wait(IC, "take_canister_snapshot").with_arg(&args).await.map_err(|e| e.to_string())?;
                 let snapshot: Snapshot = reply.candid().map_err(|e| format!("decoding the snapshot: {e}"))?;
                 Outcome::Snapshot(snapshot.id)
@@ -149,4 +150,62 @@ enum RunStatus {
     Stopping,
     #[serde(rename = "stopped")]
     Stopped,
+}
+
+/// The CMC's `create_canister` with a subnet selection (rs/nns/cmc/cmc.did): the cycles attached
+/// pay for the canister; a refusal returns them (`Refunded`). Unbounded wait, as cycles are attached.
+pub async fn create_canister_through_cmc(cmc: Principal, subnet: Principal, cycles: u128, controllers: Vec<Principal>) -> Result<Principal, String> {
+    let arg = cmc_types::CreateCanisterArg {
+        settings: Some(CanisterSettings { controllers: Some(controllers), ..Default::default() }),
+        subnet_type: None,
+        subnet_selection: Some(cmc_types::SubnetSelection::Subnet(cmc_types::SubnetRecord { subnet })),
+    };
+    let reply = Call::unbounded_wait(cmc, "create_canister").with_arg(&arg).with_cycles(cycles).await.map_err(|e| e.to_string())?;
+    match reply.candid::<cmc_types::CreateCanisterResult>().map_err(|e| format!("decoding the CMC's reply: {e}"))? {
+        cmc_types::CreateCanisterResult::Ok(id) => Ok(id),
+        cmc_types::CreateCanisterResult::Err(cmc_types::CreateCanisterError::Refunded { refund_amount, create_error }) => {
+            Err(format!("refused ({refund_amount} cycles refunded): {create_error}"))
+        }
+    }
+}
+
+/// The CMC's types for `create_canister`, as rs/nns/cmc/cmc.did declares them.
+mod cmc_types {
+    use candid::{CandidType, Deserialize, Nat, Principal};
+    use ic_management_canister_types::CanisterSettings;
+
+    #[derive(CandidType, Deserialize)]
+    pub struct SubnetRecord {
+        pub subnet: Principal,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub struct SubnetFilter {
+        pub subnet_type: Option<String>,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    #[allow(dead_code)] // Filter is part of the interface; the index always names its subnet.
+    pub enum SubnetSelection {
+        Subnet(SubnetRecord),
+        Filter(SubnetFilter),
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub struct CreateCanisterArg {
+        pub settings: Option<CanisterSettings>,
+        pub subnet_type: Option<String>,
+        pub subnet_selection: Option<SubnetSelection>,
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub enum CreateCanisterError {
+        Refunded { refund_amount: Nat, create_error: String },
+    }
+
+    #[derive(CandidType, Deserialize)]
+    pub enum CreateCanisterResult {
+        Ok(Principal),
+        Err(CreateCanisterError),
+    }
 }

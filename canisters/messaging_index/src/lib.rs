@@ -79,10 +79,12 @@ fn shard_wasm() -> Option<ShardWasm> {
     read_state(|s| s.wasm_meta())
 }
 
-/// Authorities: creates a shard on this index's subnet (management canister `create_canister` with the policy's cycles, then `install_code` of the shard wasm; controllers: the index and the authorities). Refused unless the subnet is allowed by the policy and under its shard cap, and vouched for (Live, compliant) by the subnet registry when one is configured. Journaled: see `creations`.
-#[update]
-async fn create_shard() -> Result<ShardInfo, IndexError> {
-    endpoints::create_shard().await
+common::bounded_endpoint! {
+    #[update]
+    /// Authorities: creates a shard from the shard wasm (controllers: the index and the authorities) with the policy's cycles: through the management canister on this index's own subnet, or through the CMC on `subnet` (default: the allowed subnet with the fewest shards). Refused unless the subnet is allowed by the policy and under its shard cap, and vouched for (Live, compliant) by the subnet registry when one is configured; the CMC refuses subnets the index is not authorised for (cycles refunded). Journaled: see `creations`.
+    async fn create_shard(subnet: Option<Principal>) -> Result<ShardInfo, IndexError> {
+        endpoints::create_shard(subnet).await
+    }
 }
 
 /// Authorities: rolls the shard wasm out to every shard, `rollout_batch_size` at a time, by timer: per shard stop, snapshot, upgrade, start, verify the module hash; a failed upgrade is restored from its snapshot and halts the rollout. Refused while a rollout runs.

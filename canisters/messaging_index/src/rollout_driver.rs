@@ -60,9 +60,12 @@ pub async fn advance() {
     });
     let Some(wasm) = read_state(|s| s.wasm()) else { return };
     for (shard, call) in steps {
-        let Some(canister) = read_state(|s| s.shard(shard)).map(|r| r.canister) else { continue };
-        let outcome = external_calls::rollout_step(canister, &call, &wasm).await;
+        let Some(record_of_shard) = read_state(|s| s.shard(shard)) else { continue };
+        let outcome = external_calls::rollout_step(record_of_shard.canister, &call, &wasm, record_of_shard.snapshot).await;
         with_state(|s| {
+            if let crate::rollout::Outcome::Snapshot(id) = &outcome {
+                s.update_shard(shard, |r| r.snapshot = Some(id.clone()));
+            }
             let Some(mut current) = s.rollout() else { return };
             current.rollout.record(shard, outcome);
             let stage = current.rollout.shards.iter().find(|(id, _)| *id == shard).map(|(_, st)| st.clone());

@@ -28,6 +28,10 @@ pub struct ShardRecord {
     /// Why the last reading (or top-up) failed, if it did.
     #[serde(default)]
     pub last_error: Option<String>,
+    /// The snapshot the last rollout took before upgrading the shard: the next rollout replaces
+    /// it (a canister holds at most 10 snapshots).
+    #[serde(default)]
+    pub snapshot: Option<Vec<u8>>,
 }
 
 /// The stored module is kept in chunks of this size (a stable map value stays small).
@@ -341,6 +345,7 @@ mod tests {
             origin: ShardOrigin::Created,
             last_reading: None,
             last_error: None,
+            snapshot: None,
         }
     }
 

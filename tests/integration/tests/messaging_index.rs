@@ -32,7 +32,7 @@ fn policy(allowed: Vec<Principal>) -> ShardPolicy {
 }
 
 fn deploy_index(env: &mut dyn Env) -> Principal {
-    let args = InitArgs { authorities: vec![authority()], subnet_registry: None, policy: Some(policy(vec![])) };
+    let args = InitArgs { authorities: vec![authority()], subnet_registry: None, policy: Some(policy(vec![])), creation: None };
     deploy(env, &wasm("messaging_index"), (Some(args),))
 }
 
@@ -52,7 +52,7 @@ fn upload(env: &mut dyn Env, index: Principal, module: &[u8], announced_sha: [u8
 }
 
 fn create_shard(env: &mut dyn Env, index: Principal) -> Result<ShardInfo, IndexError> {
-    call(env, index, authority(), "create_shard", ())
+    call(env, index, authority(), "create_shard", (None::<Principal>,))
 }
 
 fn unchanged(env: &mut dyn Env, index: Principal, what: &str, f: impl FnOnce(&mut dyn Env)) {
@@ -236,6 +236,20 @@ fn a_rollout_upgrades_every_shard_and_survives_an_index_upgrade(env: &mut dyn En
 }
 scenario!(a_rollout_upgrades_every_shard_and_survives_an_index_upgrade);
 
+/// A canister holds at most 10 snapshots: each rollout replaces the shard's snapshot from the
+/// last one, so the twelfth rollout works like the first.
+fn rollouts_replace_the_last_snapshot(env: &mut dyn Env) {
+    let (index, shards) = index_with_shards(env, &wasm("messaging"), 1);
+    let users = a_user_on_each(env, &shards);
+    for round in 0..12 {
+        start_rollout(env, index).expect("started");
+        let done = run_rollout(env, index, |v| v.finished);
+        assert!(done.halted.is_none(), "rollout {round}: {done:?}");
+    }
+    user_survived(env, shards[0].canister, users[0]);
+}
+scenario!(rollouts_replace_the_last_snapshot);
+
 /// A module the shards refuse (the v0.1.0 messaging wasm: its post_upgrade refuses the newer
 /// stored schema) fails on the first shard, which is restored from its snapshot and keeps its
 /// user; the rollout halts before touching another shard.
@@ -316,3 +330,61 @@ fn the_index_reads_every_shard_and_tops_up_the_low_ones() {
     assert!(poor.warnings.iter().any(|w| w.contains("too few for another top-up")), "{:?}", poor.warnings);
     assert!(poor.per_shard[1].last_error.as_deref().is_some_and(|e| e.contains("below its cycle floor")), "{:?}", poor.per_shard[1]);
 }
+
+/// The CMC stand-in (tests/cmc_stand_in), built with
+/// `cargo build --release --target wasm32-unknown-unknown -p cmc_stand_in`.
+fn cmc_stand_in_wasm() -> Vec<u8> {
+    let path = workspace_root().join("target/wasm32-unknown-unknown/release/cmc_stand_in.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{} ({e}): cargo build --release --target wasm32-unknown-unknown -p cmc_stand_in", path.display()))
+}
+
+#[derive(candid::CandidType)]
+struct CmcInit {
+    default_subnets: Vec<Principal>,
+    authorized: Vec<(Principal, Vec<Principal>)>,
+}
+
+/// On mainnet shards are created through the CMC with a subnet selection. A rented sovereign
+/// subnet admits only the principals its renter authorised: the CMC refuses the index on a
+/// subnet it is not authorised for (cycles refunded, the journal says Refused), creates on the
+/// one it is, and the index never asks for a subnet its policy does not allow.
+fn shards_through_the_cmc_only_where_the_index_is_authorised(env: &mut dyn Env) {
+    let (pakistan, rented_by_others, public) = (Principal::from_slice(&[0x11; 29]), Principal::from_slice(&[0x22; 29]), Principal::from_slice(&[0x33; 29]));
+    let cmc = env.create_canister();
+    let index = env.create_canister();
+    let init = CmcInit { default_subnets: vec![public], authorized: vec![(index, vec![pakistan]), (stranger(), vec![rented_by_others])] };
+    env.install(cmc, &cmc_stand_in_wasm(), candid::encode_one(init).unwrap()).unwrap();
+    let args = InitArgs {
+        authorities: vec![authority()],
+        subnet_registry: None,
+        policy: Some(ShardPolicy { max_shards_per_subnet: 1, ..policy(vec![pakistan, rented_by_others]) }),
+        creation: Some(CreationPath::Cmc(cmc)),
+    };
+    env.install(index, &wasm("messaging_index"), candid::encode_one(Some(args)).unwrap()).unwrap();
+    let shard_wasm = wasm("messaging");
+    upload(env, index, &shard_wasm, Sha256::digest(&shard_wasm).into(), 500_000).expect("uploaded");
+
+    let not_in_policy: Result<ShardInfo, IndexError> = call(env, index, authority(), "create_shard", (Some(public),));
+    assert!(matches!(not_in_policy, Err(IndexError::SubnetNotAllowed { subnet, .. }) if subnet == public), "{not_in_policy:?}");
+
+    let balance = env.cycle_balance(index);
+    let refused: Result<ShardInfo, IndexError> = call(env, index, authority(), "create_shard", (Some(rented_by_others),));
+    assert!(matches!(&refused, Err(IndexError::CallFailed { canister, reason, .. }) if *canister == cmc && reason.contains("not authorized")), "{refused:?}");
+    let spent = balance - env.cycle_balance(index);
+    assert!(spent < 100_000_000_000, "the 2T cycles came back: spent {spent}");
+
+    let created: ShardInfo = call::<Result<ShardInfo, IndexError>>(env, index, authority(), "create_shard", (None::<Principal>,)).expect("created on the authorised subnet");
+    assert_eq!(created.subnet, pakistan);
+    let placed: Option<Principal> = query1(env, cmc, Principal::anonymous(), "subnet_of", (created.canister,));
+    assert_eq!(placed, Some(pakistan));
+    let config: interfaces::messaging::Config = query1(env, created.canister, Principal::anonymous(), "config", ());
+    assert_eq!(config.authorities, vec![authority()]);
+
+    let journal: Vec<CreationView> = query1(env, index, Principal::anonymous(), "creations", ());
+    assert!(matches!(&journal[0].state, CreationStateView::Refused { error } if error.contains("not authorized")), "{journal:?}");
+    assert!(matches!(journal[1].state, CreationStateView::Installed { shard: 0, .. }), "{journal:?}");
+    // Pakistan is at its cap of one; the other allowed subnet refuses the index: no capacity left here.
+    let full: Result<ShardInfo, IndexError> = call(env, index, authority(), "create_shard", (Some(pakistan),));
+    assert_eq!(full, Err(IndexError::NoCapacity));
+}
+scenario!(shards_through_the_cmc_only_where_the_index_is_authorised);

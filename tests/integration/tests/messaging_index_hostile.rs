@@ -51,7 +51,7 @@ fn refused<A: ArgumentEncoder, T: candid::CandidType + serde::de::DeserializeOwn
 fn hostile_calls_are_refused_and_change_nothing() {
     let mut h = Hostile::new("messaging_index", "hostile_calls_are_refused_and_change_nothing");
     let mut env = ExecutorEnv::new();
-    let args = InitArgs { authorities: vec![authority()], subnet_registry: None, policy: Some(policy()) };
+    let args = InitArgs { authorities: vec![authority()], subnet_registry: None, policy: Some(policy()), creation: None };
     let index = deploy(&mut env, &wasm("messaging_index"), (Some(args),));
     let env = &mut env;
     let shard_wasm = wasm("messaging");
@@ -64,7 +64,7 @@ fn hostile_calls_are_refused_and_change_nothing() {
         refused::<_, UploadProgress>(&mut h, env, index, &format!("{name} begins an upload"), who, "begin_shard_wasm_upload", (ByteBuf::from(sha.clone()), len), not_authorized);
         refused::<_, UploadProgress>(&mut h, env, index, &format!("{name} sends a chunk"), who, "upload_shard_wasm_chunk", (0u64, ByteBuf::from(vec![0u8; 10])), not_authorized);
         refused::<_, ShardWasm>(&mut h, env, index, &format!("{name} commits"), who, "commit_shard_wasm", (), not_authorized);
-        refused::<_, ShardInfo>(&mut h, env, index, &format!("{name} creates a shard"), who, "create_shard", (), not_authorized);
+        refused::<_, ShardInfo>(&mut h, env, index, &format!("{name} creates a shard"), who, "create_shard", (None::<Principal>,), not_authorized);
         refused::<_, RolloutView>(&mut h, env, index, &format!("{name} starts a rollout"), who, "start_rollout", (), not_authorized);
         refused::<_, Config>(&mut h, env, index, &format!("{name} sets the policy"), who, "set_policy", (policy(),), not_authorized);
         refused::<_, ShardInfo>(&mut h, env, index, &format!("{name} closes a shard"), who, "set_shard_status", (0u32, ShardStatus::Closed), not_authorized);
@@ -73,7 +73,7 @@ fn hostile_calls_are_refused_and_change_nothing() {
     let a = authority();
     refused::<_, ShardWasm>(&mut h, env, index, "commit without an upload", a, "commit_shard_wasm", (), |e| *e == IndexError::NoUploadInProgress);
     refused::<_, UploadProgress>(&mut h, env, index, "chunk without an upload", a, "upload_shard_wasm_chunk", (0u64, ByteBuf::from(vec![1u8])), |e| *e == IndexError::NoUploadInProgress);
-    refused::<_, ShardInfo>(&mut h, env, index, "shard without a wasm", a, "create_shard", (), |e| *e == IndexError::NoShardWasm);
+    refused::<_, ShardInfo>(&mut h, env, index, "shard without a wasm", a, "create_shard", (None::<Principal>,), |e| *e == IndexError::NoShardWasm);
     refused::<_, RolloutView>(&mut h, env, index, "rollout without a wasm", a, "start_rollout", (), |e| *e == IndexError::NoShardWasm);
     refused::<_, UploadProgress>(&mut h, env, index, "a 31-byte hash", a, "begin_shard_wasm_upload", (ByteBuf::from(vec![0u8; 31]), len), |e| matches!(e, IndexError::InvalidArgument { .. }));
     refused::<_, UploadProgress>(&mut h, env, index, "a 33-byte hash", a, "begin_shard_wasm_upload", (ByteBuf::from(vec![0u8; 33]), len), |e| matches!(e, IndexError::InvalidArgument { .. }));
