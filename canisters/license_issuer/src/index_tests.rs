@@ -142,6 +142,28 @@ fn check_equal_to_scan(s: &LicenseState<VectorMemory>, progs: &[u64], now: u64) 
         }
     }
     assert_eq!(active_builders(s, now, &s.due_lapses(now)), active_builders_by_scan(s, now), "active builders at {now}");
+    // The deadline and activity indexes hold exactly the entries of the stored statuses.
+    let stored: Vec<License> = s.licenses.values().map(|c| c.0).collect();
+    let offers: Vec<(u64, u64)> = stored.iter().filter(|l| l.status == LicenseStatus::Offered).map(|l| (l.offer_expires_at_ns, l.id)).collect();
+    let mut terms: Vec<(u64, u64)> = stored
+        .iter()
+        .filter(|l| matches!(l.status, LicenseStatus::Active | LicenseStatus::Suspended))
+        .filter_map(|l| l.expires_at_ns.map(|e| (e, l.id)))
+        .collect();
+    let mut active: Vec<(u64, u64)> = stored.iter().filter(|l| l.status == LicenseStatus::Active).map(|l| (l.last_activity_ns, l.id)).collect();
+    let mut offers = offers;
+    offers.sort();
+    terms.sort();
+    active.sort();
+    assert_eq!(s.offer_deadlines.keys().collect::<Vec<_>>(), offers);
+    assert_eq!(s.term_deadlines.keys().collect::<Vec<_>>(), terms);
+    assert_eq!(s.activity.keys().collect::<Vec<_>>(), active);
+    if s.indexes_ready() {
+        assert_eq!(s.activity_program.keys().collect::<Vec<_>>(), active);
+        let mut by_program: Vec<(u64, u64)> = stored.iter().map(|l| (l.program_id, l.id)).collect();
+        by_program.sort();
+        assert_eq!(s.licenses_by_program.keys().collect::<Vec<_>>(), by_program);
+    }
 }
 
 /// Drops the schema-3 indexes, as a state written by schema 2 lacks them.

@@ -306,12 +306,23 @@ impl<M: Memory> LicenseState<M> {
         if l.status.holds_seat() && self.live_by_holder.get(&(l.holder, l.program_id)) == Some(l.id) {
             self.live_by_holder.remove(&(l.holder, l.program_id));
         }
-        self.offer_deadlines.remove(&(l.offer_expires_at_ns, l.id));
-        if let Some(end) = l.expires_at_ns {
-            self.term_deadlines.remove(&(end, l.id));
+        // `index` is the only writer of these entries and keys them by the stored status, so
+        // only the entries of `l`'s status can exist (a B-tree remove costs as much as an insert).
+        match l.status {
+            LicenseStatus::Offered => {
+                self.offer_deadlines.remove(&(l.offer_expires_at_ns, l.id));
+            }
+            LicenseStatus::Active | LicenseStatus::Suspended => {
+                if let Some(end) = l.expires_at_ns {
+                    self.term_deadlines.remove(&(end, l.id));
+                }
+                if l.status == LicenseStatus::Active {
+                    self.activity.remove(&(l.last_activity_ns, l.id));
+                    self.unindex_activity(l);
+                }
+            }
+            LicenseStatus::Revoked | LicenseStatus::Expired => {}
         }
-        self.activity.remove(&(l.last_activity_ns, l.id));
-        self.unindex_activity(l);
     }
 }
 
