@@ -41,6 +41,9 @@ pub struct InitArgs {
     pub limits: Option<Limits>,
     /// How often usage is reported to the burn ledger (default 1 hour).
     pub usage_report_interval_seconds: Option<u64>,
+    /// The `messaging_index` this shard belongs to: users then register through it (handles
+    /// unique across all shards) and `register` is refused here. `None`: a standalone shard.
+    pub index: Option<Principal>,
 }
 
 /// The configuration in force, as stored.
@@ -51,6 +54,9 @@ pub struct Config {
     pub burn_ledger: Option<Principal>,
     pub limits: Limits,
     pub usage_report_interval_seconds: u64,
+    /// The index users register through, if this shard belongs to one.
+    #[serde(default)]
+    pub index: Option<Principal>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -93,6 +99,25 @@ pub enum HandleRule {
     /// Only `a-z`, `0-9`, `_` and `.` are allowed; `position` is the 0-based index of the first
     /// character outside that set.
     InvalidCharacter { position: u32 },
+}
+
+/// The handle rules (`HandleRule`), shared by every shard and the index: 3..=32 of
+/// `a-z 0-9 _ .`, starting with a letter, not ending with `.`.
+pub fn check_handle(handle: &str) -> Result<(), HandleRule> {
+    let len = handle.chars().count() as u32;
+    if !(HANDLE_MIN_CHARS..=HANDLE_MAX_CHARS).contains(&len) {
+        return Err(HandleRule::Length { min: HANDLE_MIN_CHARS, max: HANDLE_MAX_CHARS, actual: len });
+    }
+    if let Some(position) = handle.chars().position(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.')) {
+        return Err(HandleRule::InvalidCharacter { position: position as u32 });
+    }
+    if !handle.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(HandleRule::MustStartWithLetter);
+    }
+    if handle.ends_with('.') {
+        return Err(HandleRule::MustNotEndWithDot);
+    }
+    Ok(())
 }
 
 /// Registration of the caller as a user of this shard.
@@ -424,6 +449,10 @@ pub enum MessagingError {
     /// The caller must register first.
     NotRegistered,
     AlreadyRegistered,
+    /// This shard belongs to `index`: register there (handles are unique across all shards).
+    RegisterThroughIndex { index: Principal },
+    /// Only this shard's index may do this.
+    NotIndex,
     UserNotFound { user: Principal },
     /// `user` deactivated: they can no longer act, read, be added, be messaged, or be named as
     /// a wrapped-key recipient.

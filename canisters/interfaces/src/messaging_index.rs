@@ -194,6 +194,15 @@ pub struct Route {
     pub canister: Option<Principal>,
 }
 
+/// A registration the index completed: the user's home shard and the user there.
+#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct Registered {
+    pub shard: u32,
+    pub canister: Principal,
+    pub bucket: u16,
+    pub user: crate::messaging::UserView,
+}
+
 /// A journaled shard creation.
 #[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
 pub struct CreationView {
@@ -243,6 +252,19 @@ pub enum IndexError {
     Busy,
     /// A rollout is running; it must finish (or halt) first.
     RolloutInProgress,
+    /// Anonymous callers cannot register.
+    AnonymousCaller,
+    /// The handle breaks the handle rules every shard applies.
+    InvalidHandle { handle: String, rule: crate::messaging::HandleRule },
+    /// Someone else holds, or is registering, this handle (across all shards).
+    HandleTaken { handle: String },
+    /// The caller is registered already, as `handle` on `shard`.
+    AlreadyRegistered { handle: String, shard: u32, canister: Principal },
+    /// The caller's registration awaits its home shard's answer (an unknown outcome is resolved
+    /// by asking the shard, within minutes); the handle stays reserved meanwhile.
+    RegistrationPending { handle: String, shard: u32 },
+    /// The home shard refused the registration (its own typed error); nothing was kept.
+    ShardRefused { shard: u32, error: crate::messaging::MessagingError },
 }
 
 /// Where one shard is in a rollout.

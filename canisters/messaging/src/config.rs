@@ -13,7 +13,7 @@ pub const SCHEMA_VERSION: u32 = 3;
 
 /// Defaults for an install without an argument: the installer is the only authority.
 pub fn default_args(installer: Principal) -> InitArgs {
-    InitArgs { authorities: vec![installer], burn_ledger: None, limits: None, usage_report_interval_seconds: None }
+    InitArgs { authorities: vec![installer], burn_ledger: None, limits: None, usage_report_interval_seconds: None, index: None }
 }
 
 fn check_limits(l: Limits) -> Result<Limits, ConfigError> {
@@ -27,12 +27,16 @@ fn check_limits(l: Limits) -> Result<Limits, ConfigError> {
 
 pub fn build_config(args: InitArgs) -> Result<Config, ConfigError> {
     validate_authorities(&args.authorities)?;
+    if args.index == Some(Principal::anonymous()) {
+        return Err(ConfigError::AnonymousPrincipal { field: "index".into() });
+    }
     Ok(Config {
         schema_version: SCHEMA_VERSION,
         authorities: args.authorities,
         burn_ledger: args.burn_ledger,
         limits: check_limits(args.limits.unwrap_or_default())?,
         usage_report_interval_seconds: usage_report_interval(args.usage_report_interval_seconds)?,
+        index: args.index,
     })
 }
 

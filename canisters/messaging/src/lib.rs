@@ -123,9 +123,23 @@ fn metrics() -> MessagingMetrics {
 
 endpoint! {
     #[update]
-    /// Registers the caller with a unique handle, a display name and an X25519 public key (32 bytes).
+    /// Registers the caller with a unique handle, a display name and an X25519 public key (32 bytes). On a shard that belongs to an index (`config.index`), refused with `RegisterThroughIndex`: register there.
     fn register(args: RegisterArgs) -> Result<UserView> {
+        if let Some(index) = storage::config().index {
+            return Err(MessagingError::RegisterThroughIndex { index });
+        }
         storage::write(|s| s.register(msg_caller(), time(), args))
+    }
+}
+
+endpoint! {
+    #[update]
+    /// The index only: registers `user` here (their home shard) after the index reserved the handle across all shards. Idempotent: the same user and handle again return the existing user.
+    fn register_from_index(user: Principal, args: RegisterArgs) -> Result<UserView> {
+        if storage::config().index != Some(msg_caller()) {
+            return Err(MessagingError::NotIndex);
+        }
+        storage::write(|s| s.register_for(user, time(), args))
     }
 }
 

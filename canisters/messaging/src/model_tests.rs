@@ -294,7 +294,7 @@ impl Real {
             messages_per_minute: 10_000,
             ..Limits::default()
         };
-        let args = InitArgs { authorities: vec![principal(AUTHORITY)], burn_ledger: None, limits: Some(limits), usage_report_interval_seconds: None };
+        let args = InitArgs { authorities: vec![principal(AUTHORITY)], burn_ledger: None, limits: Some(limits), usage_report_interval_seconds: None, index: None };
         state.core.install(args, crate::config::build_config, 0, principal(AUTHORITY), "installed").unwrap();
         Real { memories, state }
     }

@@ -316,6 +316,7 @@ pub mod test_support {
             burn_ledger: None,
             limits: Some(limits),
             usage_report_interval_seconds: None,
+            index: None,
         };
         s.core.install(args, crate::config::build_config, 0, p(AUTHORITY), "installed").unwrap();
         s

@@ -55,6 +55,15 @@ impl<M: Memory> State<M> {
         Ok(record)
     }
 
+    /// `register` for `user` on behalf of the index, idempotent: the same user with the same
+    /// handle again gets the existing user (the index retries after an unknown outcome).
+    pub fn register_for(&mut self, user: Principal, now: u64, args: RegisterArgs) -> Result<UserView, MessagingError> {
+        if let Some(existing) = self.user_view(user) {
+            return if existing.handle == args.handle { Ok(existing) } else { Err(MessagingError::AlreadyRegistered) };
+        }
+        self.register(user, now, args)
+    }
+
     pub fn register(&mut self, caller: Principal, now: u64, args: RegisterArgs) -> Result<UserView, MessagingError> {
         not_anonymous(caller)?;
         if self.users.contains_key(&caller) {

@@ -2,8 +2,8 @@
 //! Pure functions, no state: each returns the typed error the caller gets back.
 
 use interfaces::messaging::{
-    Envelope, EnvelopeVersion, HandleRule, Limits, MessageContent, MessageView, MessagingError, RetentionPolicy, TextField,
-    HANDLE_MAX_CHARS, HANDLE_MIN_CHARS, PUBLIC_KEY_BYTES,
+    Envelope, EnvelopeVersion, Limits, MessageContent, MessageView, MessagingError, RetentionPolicy, TextField,
+    PUBLIC_KEY_BYTES,
 };
 
 /// AEAD tag length of ChaCha20-Poly1305: no valid ciphertext is shorter.
@@ -21,21 +21,7 @@ pub const MAX_DISAPPEAR_SECONDS: u64 = 28 * 24 * 3600;
 
 /// See `HandleRule`: 3..=32 of `a-z 0-9 _ .`, starting with a letter, not ending with `.`.
 pub fn handle(handle: &str) -> Result<(), MessagingError> {
-    let refuse = |rule| Err(MessagingError::InvalidHandle { handle: truncated(handle, 64), rule });
-    let len = handle.chars().count() as u32;
-    if !(HANDLE_MIN_CHARS..=HANDLE_MAX_CHARS).contains(&len) {
-        return refuse(HandleRule::Length { min: HANDLE_MIN_CHARS, max: HANDLE_MAX_CHARS, actual: len });
-    }
-    if let Some(position) = handle.chars().position(|c| !matches!(c, 'a'..='z' | '0'..='9' | '_' | '.')) {
-        return refuse(HandleRule::InvalidCharacter { position: position as u32 });
-    }
-    if !handle.starts_with(|c: char| c.is_ascii_lowercase()) {
-        return refuse(HandleRule::MustStartWithLetter);
-    }
-    if handle.ends_with('.') {
-        return refuse(HandleRule::MustNotEndWithDot);
-    }
-    Ok(())
+    interfaces::messaging::check_handle(handle).map_err(|rule| MessagingError::InvalidHandle { handle: truncated(handle, 64), rule })
 }
 
 /// 1..=`max_chars` characters; no control characters or line/paragraph separators; no
@@ -241,7 +227,7 @@ fn truncated(s: &str, max_chars: usize) -> String {
 mod tests {
     use super::*;
     use candid::Principal;
-    use interfaces::messaging::WrappedKey;
+    use interfaces::messaging::{HandleRule, WrappedKey};
 
     fn rule(h: &str) -> HandleRule {
         match handle(h) {

@@ -109,6 +109,11 @@ impl<M: Memory> Directory<M> {
         }
     }
 
+    /// Whether someone holds or is registering `handle`.
+    pub fn handle_taken(&self, handle: &str) -> bool {
+        self.handles.contains_key(&handle.to_string())
+    }
+
     /// The principal's registration, pending or committed.
     pub fn registration(&self, principal: Principal) -> Option<Registration> {
         self.users.get(&principal).map(|Cbor(r)| r)

@@ -72,9 +72,11 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The install argument of a new shard: the index's authorities are the shard's authorities.
+/// The install argument of a new shard: the index's authorities are the shard's authorities,
+/// and users register through this index.
 fn shard_install_arg(authorities: Vec<Principal>) -> Vec<u8> {
-    let args = interfaces::messaging::InitArgs { authorities, burn_ledger: None, limits: None, usage_report_interval_seconds: None };
+    let index = Some(ic_cdk::api::canister_self());
+    let args = interfaces::messaging::InitArgs { authorities, burn_ledger: None, limits: None, usage_report_interval_seconds: None, index };
     candid::encode_one(Some(args)).expect("encoding the shard's install argument")
 }
 
@@ -84,7 +86,12 @@ fn shard_install_arg(authorities: Vec<Principal>) -> Vec<u8> {
 /// subnet allowed by the policy and under its shard cap, vouched for by the registry when one is
 /// configured, and cycles enough. Then journals, creates, installs.
 pub async fn create_shard(subnet: Option<Principal>) -> Result<ShardInfo, IndexError> {
-    let caller = authority()?;
+    create_shard_as(authority()?, subnet).await
+}
+
+/// [`create_shard`] for `caller` (an authority, or the index itself when registration needs a
+/// shard), without the authority check.
+pub async fn create_shard_as(caller: Principal, subnet: Option<Principal>) -> Result<ShardInfo, IndexError> {
     let _guard = common::guard::CallerGuard::acquire("create_shard").map_err(|_| IndexError::Busy)?;
     let config = crate::storage::config();
     let (wasm, loads, thresholds) = read_state(|s| (s.wasm(), s.loads(), s.thresholds()));

@@ -209,3 +209,37 @@ mod cmc_types {
         Err(CreateCanisterError),
     }
 }
+
+/// How a call to a shard ended, as registration needs to tell it apart.
+pub enum ShardAnswer<T> {
+    Replied(T),
+    /// The shard did not take the call (stopped, missing, rejected it): nothing happened there.
+    Refused(String),
+    /// The outcome is unknown (a bounded wait timed out): the call may or may not have run.
+    Unknown(String),
+}
+
+/// `register_from_index(user, args)` on the home shard. A bounded wait, so a stuck shard cannot
+/// hold the index back from an upgrade; an unknown outcome is resolved later by asking the shard.
+/// The shard's handler makes no calls of its own, so every reject but SysUnknown (a stopped or
+/// missing shard, a trap: its changes rolled back) means the user was not created.
+pub async fn register_on_shard(
+    shard: Principal,
+    user: Principal,
+    args: &interfaces::messaging::RegisterArgs,
+) -> ShardAnswer<Result<interfaces::messaging::UserView, interfaces::messaging::MessagingError>> {
+    use ic_cdk::call::{CallFailed, RejectCode};
+    match Call::bounded_wait(shard, "register_from_index").with_args(&(user, args)).await {
+        Ok(reply) => match reply.candid() {
+            Ok(result) => ShardAnswer::Replied(result),
+            Err(e) => ShardAnswer::Unknown(format!("decoding the shard's reply: {e}")),
+        },
+        Err(CallFailed::CallRejected(r)) if r.reject_code() == Ok(RejectCode::SysUnknown) => ShardAnswer::Unknown(r.to_string()),
+        Err(e) => ShardAnswer::Refused(e.to_string()),
+    }
+}
+
+/// The shard's `get_user(user)`: whether the user exists there (resolving an unknown outcome).
+pub async fn user_on_shard(shard: Principal, user: Principal) -> Result<Option<interfaces::messaging::UserView>, String> {
+    Call::bounded_wait(shard, "get_user").with_arg(user).await.map_err(|e| e.to_string())?.candid().map_err(|e| e.to_string())
+}

@@ -32,6 +32,7 @@ mod config;
 mod endpoints;
 mod external_calls;
 mod readings;
+mod registration;
 mod rollout_driver;
 mod state;
 mod storage;
@@ -45,10 +46,11 @@ use storage::read_state;
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start);
 
 /// Re-arms the timers (they do not survive upgrades): the rollout resumes where it was; shards
-/// are read (and topped up) every 5 minutes.
+/// are read (and topped up) every 5 minutes; pending registrations are resolved every minute.
 fn start() {
     rollout_driver::arm_timer();
     readings::arm_timer();
+    registration::arm_timer();
 }
 
 common::bounded_endpoint! {
@@ -84,6 +86,14 @@ common::bounded_endpoint! {
     /// Authorities: creates a shard from the shard wasm (controllers: the index and the authorities) with the policy's cycles: through the management canister on this index's own subnet, or through the CMC on `subnet` (default: the allowed subnet with the fewest shards). Refused unless the subnet is allowed by the policy and under its shard cap, and vouched for (Live, compliant) by the subnet registry when one is configured; the CMC refuses subnets the index is not authorised for (cycles refunded). Journaled: see `creations`.
     async fn create_shard(subnet: Option<Principal>) -> Result<ShardInfo, IndexError> {
         endpoints::create_shard(subnet).await
+    }
+}
+
+common::bounded_endpoint! {
+    #[update]
+    /// Registers the caller as a messenger user: the handle (shared handle rules) is reserved across all shards, the caller's bucket routed to a home shard (a new bucket to the least-loaded open shard; a shard is created when none takes it), and the home shard creates the user. A refusal by the shard releases the handle; an unknown outcome keeps it pending (`RegistrationPending`) until the index has asked the shard.
+    async fn register(args: interfaces::messaging::RegisterArgs) -> Result<Registered, IndexError> {
+        registration::register(args).await
     }
 }
 

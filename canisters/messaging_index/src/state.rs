@@ -174,8 +174,6 @@ impl<M: Memory> IndexState<M> {
     // ---- routing ----
 
     /// Routes `bucket` to `shard` (a new bucket; a migration would flip an assigned one).
-    /// Registration through the index (next) assigns buckets; tested here already.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn assign_bucket(&mut self, bucket: u16, shard: ShardId) {
         if self.routing.insert(bucket, shard).is_none() {
             self.update_shard(shard, |s| s.buckets += 1);

@@ -169,15 +169,27 @@ fn index_with_shards(env: &mut dyn Env, shard_wasm: &[u8], n: u32) -> (Principal
     (index, shards)
 }
 
-/// Registers one user on each shard directly (registration through the index comes later).
+/// Puts one user on each shard: directly on a shard of v0.2.0 (no index there), else as the
+/// shard's index would (`register_from_index`), whatever bucket the user falls in.
 fn a_user_on_each(env: &mut dyn Env, shards: &[ShardInfo]) -> Vec<Principal> {
+    use interfaces::messaging::{MessagingError, UserView};
     shards
         .iter()
         .enumerate()
         .map(|(i, shard)| {
             let user = suite_tests::scenarios::license_issuer::principal(0x70, i as u16 + 1);
             let client = suite_tests::messenger::Client::new(user, &format!("citizen{i}"));
-            client.register(env, shard.canister, "Citizen").expect("registered");
+            let args = register_args(&client);
+            let direct: Result<UserView, MessagingError> = update1(env, shard.canister, user, "register", (args.clone(),));
+            match direct {
+                Err(MessagingError::RegisterThroughIndex { index }) => {
+                    let via: Result<UserView, MessagingError> = update1(env, shard.canister, index, "register_from_index", (user, args));
+                    via.expect("registered by the index");
+                }
+                other => {
+                    other.expect("registered");
+                }
+            }
             user
         })
         .collect()
@@ -388,3 +400,105 @@ fn shards_through_the_cmc_only_where_the_index_is_authorised(env: &mut dyn Env) 
     assert_eq!(full, Err(IndexError::NoCapacity));
 }
 scenario!(shards_through_the_cmc_only_where_the_index_is_authorised);
+
+// ---- registration through the index ----
+
+fn citizen(i: u16) -> suite_tests::messenger::Client {
+    suite_tests::messenger::Client::new(suite_tests::scenarios::license_issuer::principal(0x71, i), &format!("citizen{i}"))
+}
+
+fn register_args(client: &suite_tests::messenger::Client) -> interfaces::messaging::RegisterArgs {
+    interfaces::messaging::RegisterArgs { handle: client.handle.clone(), display_name: "Citizen".into(), public_key: client.public_key() }
+}
+
+fn register(env: &mut dyn Env, index: Principal, who: Principal, args: interfaces::messaging::RegisterArgs) -> Result<Registered, IndexError> {
+    call(env, index, who, "register", (args,))
+}
+
+/// An index whose shards take two users each, at most three on its subnet, with the shard wasm
+/// uploaded and no shard yet.
+fn index_with_low_thresholds(env: &mut dyn Env) -> Principal {
+    let index = deploy_index(env);
+    let shard_wasm = wasm("messaging");
+    upload(env, index, &shard_wasm, Sha256::digest(&shard_wasm).into(), 500_000).expect("uploaded");
+    let Err(IndexError::SubnetNotAllowed { subnet, .. }) = create_shard(env, index) else { panic!("expected SubnetNotAllowed") };
+    let low = ShardPolicy { max_users_per_shard: 2, max_shards_per_subnet: 3, ..policy(vec![subnet]) };
+    let _: Result<Config, IndexError> = call(env, index, authority(), "set_policy", (low,));
+    index
+}
+
+/// Citizens register through the index: shards are created as the open ones fill (three, at
+/// two users each), each citizen lands on the shard the routing table names for their bucket,
+/// handles are unique across shards, and the shards themselves accept registrations only from
+/// the index.
+fn registrations_fill_shards_and_the_index_creates_more(env: &mut dyn Env) {
+    let index = index_with_low_thresholds(env);
+    let mut registered = Vec::new();
+    for i in 1..=6 {
+        let c = citizen(i);
+        let r = register(env, index, c.principal, register_args(&c)).unwrap_or_else(|e| panic!("citizen {i}: {e:?}"));
+        assert_eq!(r.user.handle, c.handle);
+        registered.push((c, r));
+    }
+    let shards: Vec<ShardInfo> = query1(env, index, Principal::anonymous(), "shards", ());
+    assert_eq!(shards.len(), 3, "{shards:?}");
+    assert!(shards.iter().all(|s| s.users == 2 && !s.takes_new_buckets), "{shards:?}");
+    for (c, r) in &registered {
+        let route: Route = query1(env, index, Principal::anonymous(), "shard_of", (c.principal,));
+        assert_eq!((route.shard, route.canister), (Some(r.shard), Some(r.canister)));
+        let on_shard: Option<interfaces::messaging::UserView> = query1(env, r.canister, Principal::anonymous(), "get_user", (c.principal,));
+        assert_eq!(on_shard.map(|u| u.handle), Some(c.handle.clone()));
+        let found: Option<Route> = query1(env, index, Principal::anonymous(), "find_by_handle", (c.handle.clone(),));
+        assert_eq!(found.and_then(|f| f.canister), Some(r.canister));
+    }
+    // Every shard full and the subnet at its cap: a citizen in a new bucket must wait.
+    let late = citizen(50);
+    assert_eq!(register(env, index, late.principal, register_args(&late)), Err(IndexError::NoCapacity));
+
+    // Handles are unique across shards; one registration per principal.
+    let (first, first_r) = &registered[0];
+    let copycat = citizen(60);
+    let taken = register(env, index, copycat.principal, interfaces::messaging::RegisterArgs { handle: first.handle.clone(), ..register_args(&copycat) });
+    assert_eq!(taken, Err(IndexError::HandleTaken { handle: first.handle.clone() }));
+    let again = register(env, index, first.principal, register_args(first));
+    assert_eq!(again, Err(IndexError::AlreadyRegistered { handle: first.handle.clone(), shard: first_r.shard, canister: first_r.canister }));
+    assert_eq!(register(env, index, Principal::anonymous(), register_args(&copycat)), Err(IndexError::AnonymousCaller));
+    let bad = register(env, index, copycat.principal, interfaces::messaging::RegisterArgs { handle: "Bad Handle".into(), ..register_args(&copycat) });
+    assert!(matches!(bad, Err(IndexError::InvalidHandle { .. })), "{bad:?}");
+
+    // The shards take registrations only from their index.
+    let direct: Result<interfaces::messaging::UserView, interfaces::messaging::MessagingError> =
+        update1(env, first_r.canister, copycat.principal, "register", (register_args(&copycat),));
+    assert_eq!(direct, Err(interfaces::messaging::MessagingError::RegisterThroughIndex { index }));
+    let forged: Result<interfaces::messaging::UserView, interfaces::messaging::MessagingError> =
+        update1(env, first_r.canister, copycat.principal, "register_from_index", (copycat.principal, register_args(&copycat)));
+    assert_eq!(forged, Err(interfaces::messaging::MessagingError::NotIndex));
+}
+scenario!(registrations_fill_shards_and_the_index_creates_more);
+
+/// A home shard's refusal releases the handle (nothing is kept on either side), and so does a
+/// shard that is stopped when asked; once it runs again the same registration goes through.
+fn refusals_and_stopped_shards_leave_nothing_reserved(env: &mut dyn Env) {
+    let index = index_with_low_thresholds(env);
+    let amina = citizen(1);
+    let weak_key = interfaces::messaging::RegisterArgs { public_key: vec![0; 32], ..register_args(&amina) };
+    let refused = register(env, index, amina.principal, weak_key);
+    assert!(matches!(refused, Err(IndexError::ShardRefused { error: interfaces::messaging::MessagingError::WeakPublicKey, .. })), "{refused:?}");
+    // The handle is free again: another citizen may take it, and Amina may register under another.
+    let bilal = citizen(2);
+    let took = register(env, index, bilal.principal, interfaces::messaging::RegisterArgs { handle: amina.handle.clone(), ..register_args(&bilal) });
+    assert!(took.is_ok(), "{took:?}");
+
+    let shards: Vec<ShardInfo> = query1(env, index, Principal::anonymous(), "shards", ());
+    env.stop_canister(shards[0].canister).unwrap();
+    let chaudhry = citizen(3);
+    let stopped = register(env, index, chaudhry.principal, register_args(&chaudhry));
+    assert!(matches!(&stopped, Err(IndexError::CallFailed { method, .. }) if method == "register_from_index"), "{stopped:?}");
+    let route: Route = query1(env, index, Principal::anonymous(), "shard_of", (chaudhry.principal,));
+    let found: Option<Route> = query1(env, index, Principal::anonymous(), "find_by_handle", (chaudhry.handle.clone(),));
+    assert_eq!(found, None, "no handle kept without a user");
+    env.start_canister(shards[0].canister).unwrap();
+    let retried = register(env, index, chaudhry.principal, register_args(&chaudhry)).expect("registered once the shard runs");
+    assert_eq!(Some(retried.shard), route.shard);
+}
+scenario!(refusals_and_stopped_shards_leave_nothing_reserved);

@@ -107,6 +107,16 @@ fn hostile_calls_are_refused_and_change_nothing() {
     refused::<_, UploadProgress>(&mut h, env, index, "a chunk past the announced end", a, "upload_shard_wasm_chunk", (0u64, ByteBuf::from(vec![0u8; len as usize + 1])), invalid_upload);
     refused::<_, ShardWasm>(&mut h, env, index, "commit of an incomplete module", a, "commit_shard_wasm", (), invalid_upload);
 
+    // Registration: refused before anything is reserved or created.
+    let args = |handle: &str| interfaces::messaging::RegisterArgs { handle: handle.into(), display_name: "A".into(), public_key: vec![9; 32] };
+    let someone = Principal::from_slice(&[0x58; 29]);
+    refused::<_, Registered>(&mut h, env, index, "anonymous registers", Principal::anonymous(), "register", (args("amina"),), |e| *e == IndexError::AnonymousCaller);
+    for bad in ["ab", "Amina", "1amina", "amina.", "ami na", &"a".repeat(33), &"a".repeat(100_000)] {
+        refused::<_, Registered>(&mut h, env, index, &format!("handle {:?}", &bad[..bad.len().min(12)]), someone, "register", (args(bad),), |e| matches!(e, IndexError::InvalidHandle { .. }));
+    }
+    // A shard wasm but no subnet allowed: no shard can be made, nothing is reserved.
+    refused::<_, Registered>(&mut h, env, index, "registration without capacity", someone, "register", (args("amina"),), |e| *e == IndexError::NoCapacity);
+
     // Queries answer anyone, whatever the argument.
     let route: Route = query1(env, index, Principal::anonymous(), "shard_of", (Principal::anonymous(),));
     h.expect_eq("route of the anonymous principal", route.shard, None);

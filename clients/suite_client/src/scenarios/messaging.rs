@@ -31,7 +31,7 @@ pub fn citizen(n: u16) -> Principal {
 }
 
 pub fn init_args(burn_ledger: Option<Principal>) -> InitArgs {
-    InitArgs { authorities: vec![authority()], burn_ledger, limits: None, usage_report_interval_seconds: None }
+    InitArgs { authorities: vec![authority()], burn_ledger, limits: None, usage_report_interval_seconds: None, index: None }
 }
 
 /// Installs a shard into a canister created beforehand (so peers can be wired first).
