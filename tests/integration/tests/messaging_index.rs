@@ -502,3 +502,41 @@ fn refusals_and_stopped_shards_leave_nothing_reserved(env: &mut dyn Env) {
     assert_eq!(Some(retried.shard), route.shard);
 }
 scenario!(refusals_and_stopped_shards_leave_nothing_reserved);
+
+/// Registrations in flight at the same time, on different shards: of the citizens claiming one
+/// handle at once, exactly one gets it; the others are refused with `HandleTaken` (or `Busy`
+/// while a shard is being created for them) and keep nothing. The executor interleaves the
+/// messages: each is submitted before any is run.
+#[test]
+fn concurrent_registrations_of_one_handle_give_it_to_exactly_one() {
+    let mut env = ExecutorEnv::new();
+    let index = index_with_low_thresholds(&mut env);
+    // Two shards exist first, so the claimants' buckets land on different shards.
+    for i in 1..=3 {
+        let c = citizen(i);
+        register(&mut env, index, c.principal, register_args(&c)).expect("registered");
+    }
+    let claimants: Vec<_> = (10..16).map(citizen).collect();
+    let messages: Vec<_> = claimants
+        .iter()
+        .map(|c| {
+            let args = interfaces::messaging::RegisterArgs { handle: "ministry".into(), ..register_args(c) };
+            env.ex.submit_update(index, c.principal, "register", candid::encode_one(args).unwrap())
+        })
+        .collect();
+    env.ex.run_until_idle();
+    let results: Vec<Result<Registered, IndexError>> =
+        messages.iter().map(|m| candid::decode_one(&env.ex.ingress_result(*m).expect("answered").expect("replied")).unwrap()).collect();
+    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert!(results.iter().filter(|r| r.is_err()).all(|r| matches!(r, Err(IndexError::HandleTaken { .. }) | Err(IndexError::Busy))), "{results:?}");
+    let found: Option<Route> = query1(&mut env, index, Principal::anonymous(), "find_by_handle", ("ministry".to_string(),));
+    assert_eq!(found.and_then(|f| f.canister), Some(winners[0].canister));
+    // The losers hold nothing: each can register under a handle of their own.
+    for (c, r) in claimants.iter().zip(&results) {
+        if r.is_err() {
+            let own = register(&mut env, index, c.principal, register_args(c));
+            assert!(own.is_ok() || own == Err(IndexError::NoCapacity), "{own:?}");
+        }
+    }
+}
