@@ -6,25 +6,7 @@
 //! ICP), `rates` (the rate and issuance model), `meter` (burn rate, Mission 70 meter, checkpoint),
 //! `tasks` (the async flows), `external_calls` (every outgoing call), `ledger` + `storage` (state).
 
-/// `common::bounded_endpoint!` (bounded argument decoding, the Candid signature declared from the
-/// same tokens) with the reply encoded by [`reply::encode`] (the type part built once).
-macro_rules! endpoint {
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
-        fn $name($arg: $ty) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "reply::encode")]
-        fn $name($($arg: $ty),+) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* async fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
-        async fn $name($arg: $ty) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-}
+use common::reply_endpoint as endpoint;
 
 mod attribution;
 mod breakdown;
@@ -39,7 +21,6 @@ mod meter;
 mod model_tests;
 mod page;
 mod rates;
-mod reply;
 mod reports;
 mod spread;
 mod storage;
@@ -269,38 +250,29 @@ endpoint! {
     }
 }
 
-#[query(hidden = true, encode_with = "reply::encode")]
-fn burn_checkpoint() -> BurnCheckpoint {
-    with_ledger(|l| l.checkpoint(time()))
-}
-
-/// `burn_checkpoint`'s Candid signature (the endpoint above is hidden from ic-cdk's export
-/// because of its `encode_with`).
-#[allow(dead_code)]
-mod burn_checkpoint {
-    use super::*;
+endpoint! {
+    #[query]
     /// The burn checkpoint: cycles, XDR, XDR/s, ICP and share of the Mission 70 target for the
     /// suite, per subnet and per program. Each list adds up exactly to the suite, field by field
     /// (an `Others` line sums what a full list leaves out).
-    #[::candid::candid_method(query)]
     fn burn_checkpoint() -> BurnCheckpoint {
-        unreachable!("Candid signature only")
+        with_ledger(|l| l.checkpoint(time()))
     }
 }
 
 /// Builds the reply headers of the queries, so their replies skip it (see `reply.rs`).
 fn warm_replies() {
-    reply::warm::<BurnCheckpoint>();
-    reply::warm::<Amounts>();
-    reply::warm::<Result<Vec<ScopeTotals>, BurnError>>();
-    reply::warm::<Result<Vec<Bucket>, BurnError>>();
-    reply::warm::<Result<BurnRecord, BurnError>>();
-    reply::warm::<BurnPage>();
-    reply::warm::<Option<ReporterInfo>>();
-    reply::warm::<Vec<SequenceGap>>();
-    reply::warm::<Result<BurnRate, BurnError>>();
-    reply::warm::<Result<Mission70Meter, BurnError>>();
-    reply::warm::<Result<ReportReceipt, BurnError>>();
+    common::reply::warm::<BurnCheckpoint>();
+    common::reply::warm::<Amounts>();
+    common::reply::warm::<Result<Vec<ScopeTotals>, BurnError>>();
+    common::reply::warm::<Result<Vec<Bucket>, BurnError>>();
+    common::reply::warm::<Result<BurnRecord, BurnError>>();
+    common::reply::warm::<BurnPage>();
+    common::reply::warm::<Option<ReporterInfo>>();
+    common::reply::warm::<Vec<SequenceGap>>();
+    common::reply::warm::<Result<BurnRate, BurnError>>();
+    common::reply::warm::<Result<Mission70Meter, BurnError>>();
+    common::reply::warm::<Result<ReportReceipt, BurnError>>();
 }
 
 ic_cdk::export_candid!();

@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod did;
 pub mod guard;
 pub mod lifecycle;
+pub mod reply;
 pub mod usage_reporter;
 
 use ic_stable_structures::memory_manager::VirtualMemory;

@@ -14,7 +14,6 @@ mod indexes;
 mod lapse;
 mod licenses;
 mod registration;
-mod reply;
 mod report;
 mod state;
 mod storage;
@@ -26,7 +25,6 @@ mod model_tests;
 
 use candid::Principal;
 use ic_cdk::api::{canister_self, msg_caller, time};
-use ic_cdk::query;
 use interfaces::audit::PageRequest;
 use interfaces::license_issuer::*;
 use std::time::Duration;
@@ -79,26 +77,7 @@ fn check_cap_holds() {
     }
 }
 
-/// `common::bounded_endpoint!` (arguments decoded within `common::decode`'s quotas, the Candid
-/// signature declared for `export_candid!`), with the reply encoded by `reply::encode`, which
-/// builds each reply type's table once instead of on every call.
-macro_rules! endpoint {
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "crate::reply::encode")]
-        fn $name($arg: $ty) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "crate::reply::encode")]
-        fn $name($($arg: $ty),+) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* async fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "crate::reply::encode")]
-        async fn $name($arg: $ty) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-}
+use common::reply_endpoint as endpoint;
 
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: after_install);
 
@@ -366,22 +345,13 @@ endpoint! {
     }
 }
 
-#[query(hidden = true, encode_with = "crate::reply::encode")]
-fn licensing_report() -> LicensingReport {
-    storage::with_state(|s| report::licensing_report(s, time()))
-}
-
-/// The Candid signature of `licensing_report` for `export_candid!` (the endpoint itself is
-/// hidden from it, as ic-cdk leaves endpoints with `encode_with` out).
-#[allow(dead_code, clippy::diverging_sub_expression)]
-mod licensing_report {
-    use super::*;
+endpoint! {
+    #[query]
     /// The licensing checkpoint, as of now: seats by sector, institution and program (offered,
     /// active, suspended, revoked, expired), activation rates, apps live, active builders in 30
     /// days. The lines add up to the totals exactly.
-    #[::candid::candid_method(query)]
     fn licensing_report() -> LicensingReport {
-        unreachable!("Candid signature only")
+        storage::with_state(|s| report::licensing_report(s, time()))
     }
 }
 

@@ -423,7 +423,7 @@ impl PageItem for App {
 
 /// Bytes of `value`'s Candid encoding on its own.
 pub fn encoded_len<T: CandidType + 'static>(value: &T) -> usize {
-    crate::reply::encoded_len(value)
+    common::reply::encoded_len(value)
 }
 
 #[cfg(test)]
@@ -565,7 +565,7 @@ mod size_tests {
         };
         for apps in [0, 1, 100] {
             l.app_ids.truncate(apps);
-            assert!(l.size_bound() >= crate::reply::value_bytes(&l).len(), "{apps} apps");
+            assert!(l.size_bound() >= common::reply::value_bytes(&l).len(), "{apps} apps");
         }
         let app = App {
             id: u64::MAX,
@@ -579,6 +579,6 @@ mod size_tests {
             registered_at_ns: u64::MAX,
             module_hash: Some(vec![0xff; 32]),
         };
-        assert!(app.size_bound() >= crate::reply::value_bytes(&app).len());
+        assert!(app.size_bound() >= common::reply::value_bytes(&app).len());
     }
 }

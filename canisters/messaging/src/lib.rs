@@ -14,7 +14,6 @@ mod metrics;
 #[cfg(test)]
 mod model_tests;
 mod records;
-mod reply;
 mod retention;
 mod state;
 mod storage;
@@ -44,35 +43,20 @@ pub const SWEEP_INSTRUCTION_BUDGET: u64 = 4_000_000_000;
 /// the page ends early with a cursor.
 const INBOX_INSTRUCTION_BUDGET: u64 = 2_000_000_000;
 
-/// `common::bounded_endpoint!` whose reply is encoded by `reply::encode` (the type table of the
-/// reply built once, not on every call). The Candid signature and doc comment are declared the
-/// same way, through `common::bounded_endpoint!`'s signature stub.
-macro_rules! endpoint {
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
-        fn $name($arg: $ty) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "reply::encode")]
-        fn $name($($arg: $ty),+) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
-    };
-}
+use common::reply_endpoint as endpoint;
 
 /// Builds the reply type tables of the hot updates and the client pages' queries (about 1.1M
 /// instructions each), once per install or upgrade.
 fn warm_replies() {
-    let e = || MessagingError::AnonymousCaller;
-    reply::warm::<Result<SendReceipt>>(&Err(e()));
-    reply::warm::<Result<UserView>>(&Err(e()));
-    reply::warm::<Result<u64>>(&Err(e()));
-    reply::warm::<Result<MessagePage>>(&Err(e()));
-    reply::warm::<Result<ConversationView>>(&Err(e()));
-    reply::warm::<Result<MemberPage>>(&Err(e()));
-    reply::warm::<Result<Vec<PublicKeyRecord>>>(&Err(e()));
-    reply::warm::<InboxPage>(&InboxPage { entries: vec![], next_start: None });
-    reply::warm::<Option<UserView>>(&None);
+    common::reply::warm::<Result<SendReceipt>>();
+    common::reply::warm::<Result<UserView>>();
+    common::reply::warm::<Result<u64>>();
+    common::reply::warm::<Result<MessagePage>>();
+    common::reply::warm::<Result<ConversationView>>();
+    common::reply::warm::<Result<MemberPage>>();
+    common::reply::warm::<Result<Vec<PublicKeyRecord>>>();
+    common::reply::warm::<InboxPage>();
+    common::reply::warm::<Option<UserView>>();
 }
 
 thread_local! {
@@ -184,20 +168,11 @@ endpoint! {
     }
 }
 
-#[query(hidden = true, encode_with = "reply::encode")]
-fn me() -> Option<UserView> {
-    storage::read(|s| s.user_view(msg_caller()))
-}
-
-/// `me`'s Candid signature (the endpoint is hidden from ic-cdk's export because of its
-/// `encode_with`, which would declare a blob reply).
-#[allow(dead_code, clippy::diverging_sub_expression)]
-mod me {
-    use super::*;
+endpoint! {
+    #[query]
     /// The caller's own user record, if registered.
-    #[::candid::candid_method(query)]
     fn me() -> Option<UserView> {
-        unreachable!("Candid signature only")
+        storage::read(|s| s.user_view(msg_caller()))
     }
 }
 

@@ -53,7 +53,7 @@ fn start() {
     registration::arm_timer();
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[update]
     /// Authorities: starts uploading the shard wasm (`bytes` long, gzipped or not, at most 2,000,000 bytes: one `install_code` call carries it) whose SHA-256 is `sha256`. Replaces an upload in progress; an upload does not survive an index upgrade.
     fn begin_shard_wasm_upload(sha256: ByteBuf, bytes: u64) -> Result<UploadProgress, IndexError> {
@@ -61,7 +61,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[update]
     /// Authorities: the chunk of the upload that starts at `offset` (1 ..= 1 MiB; the next offset is `received_bytes`; a repeated or skipped chunk is refused with the offset expected).
     fn upload_shard_wasm_chunk(offset: u64, chunk: ByteBuf) -> Result<UploadProgress, IndexError> {
@@ -81,7 +81,7 @@ fn shard_wasm() -> Option<ShardWasm> {
     read_state(|s| s.wasm_meta())
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[update]
     /// Authorities: creates a shard from the shard wasm (controllers: the index and the authorities) with the policy's cycles: through the management canister on this index's own subnet, or through the CMC on `subnet` (default: the allowed subnet with the fewest shards). Refused unless the subnet is allowed by the policy and under its shard cap, and vouched for (Live, compliant) by the subnet registry when one is configured; the CMC refuses subnets the index is not authorised for (cycles refunded). Journaled: see `creations`.
     async fn create_shard(subnet: Option<Principal>) -> Result<ShardInfo, IndexError> {
@@ -89,7 +89,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[update]
     /// Registers the caller as a messenger user: the handle (shared handle rules) is reserved across all shards, the caller's bucket routed to a home shard (a new bucket to the least-loaded open shard; a shard is created when none takes it), and the home shard creates the user. A refusal by the shard releases the handle; an unknown outcome keeps it pending (`RegistrationPending`) until the index has asked the shard.
     async fn register(args: interfaces::messaging::RegisterArgs) -> Result<Registered, IndexError> {
@@ -109,7 +109,7 @@ fn rollout() -> Option<RolloutView> {
     read_state(|s| s.rollout_view())
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[update]
     /// Authorities: replaces the shard policy (thresholds, cycles per new shard, allowed subnets, rollout batch size); validated like the install argument, audited.
     fn set_policy(policy: ShardPolicy) -> Result<Config, IndexError> {
@@ -117,7 +117,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[update]
     /// Authorities: opens a shard to new buckets or closes it (its users stay). `Upgrading` is set by rollouts only.
     fn set_shard_status(shard: u32, status: ShardStatus) -> Result<ShardInfo, IndexError> {
@@ -143,7 +143,7 @@ fn creations() -> Vec<CreationView> {
     read_state(|s| s.creation_views())
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[query]
     /// A page of the bucket → shard table as runs of consecutive buckets, from bucket `from` (default 0), at most `limit` runs (default and maximum 2,000). A user's bucket is SHA-256(principal) mod 65,536: clients route without asking.
     fn routing_table(from: Option<u16>, limit: Option<u32>) -> RoutingPage {
@@ -151,7 +151,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[query]
     /// Where `principal`'s messages live: its bucket and the shard the bucket is routed to (none while unassigned).
     fn shard_of(principal: Principal) -> Route {
@@ -159,7 +159,7 @@ common::bounded_endpoint! {
     }
 }
 
-common::bounded_endpoint! {
+common::reply_endpoint! {
     #[query]
     /// The registered user holding `handle` and their home shard; a handle still being registered is not shown.
     fn find_by_handle(handle: String) -> Option<Route> {

@@ -15,7 +15,6 @@ mod placements;
 mod policy;
 mod queries;
 mod records;
-mod reply;
 mod state;
 mod storage;
 mod subnets;
@@ -47,13 +46,28 @@ const MIGRATION_BATCH: usize = 10_000;
 
 common::suite_endpoints!(init_args: InitArgs, config: Config, start: start_timers);
 
-/// Computes the reply headers of the hot paths (`reply::warm`), builds the schema-3 indexes if
+/// Builds the reply headers of `record_placement` and the read paths clients page through
+/// (at install and upgrade, whose heap persists; a query's would not).
+fn warm_replies() {
+    use common::reply::warm;
+    warm::<Result<Placement, RegistryError>>();
+    warm::<Option<Placement>>();
+    warm::<PlacementPage>();
+    warm::<NodePage>();
+    warm::<SubnetPage>();
+    warm::<ProposalPage>();
+    warm::<Option<Subnet>>();
+    warm::<Result<SubnetStatus, RegistryError>>();
+    warm::<Result<ComplianceReport, RegistryError>>();
+}
+
+/// Computes the reply headers of the hot paths (`warm_replies`), builds the schema-3 indexes if
 /// an upgrade from schema 1 or 2 left them to build, closes expired proposals in bounded batches
 /// (idempotent: an already closed one is skipped),
 /// counts open proposals again right after an install or upgrade (a reconfiguration may have
 /// changed authorities or quorum), and reports usage to the burn ledger when one is configured.
 fn start_timers() {
-    reply::warm();
+    warm_replies();
     migrate_indexes();
     ic_cdk_timers::set_timer(Duration::ZERO, async {
         storage::with_registry(|r| r.reevaluate_open(canister_self(), time()));
@@ -91,21 +105,7 @@ fn inspect_message() {
     }
 }
 
-// Every endpoint with arguments decodes them within the quotas of `common::decode`
-// (`common::bounded_endpoint!` keeps the typed signature in the `.did`) and encodes its reply
-// with `reply::encode` (the type table built once per type, not on every reply).
-macro_rules! endpoint {
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($arg:ident: $ty:ty) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::one", encode_with = "reply::encode")]
-        fn $name($arg: $ty) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($arg: $ty) -> $ret);
-    };
-    (#[$kind:ident] $(#[doc = $doc:literal])* fn $name:ident($($arg:ident: $ty:ty),+) -> $ret:ty $body:block) => {
-        #[ic_cdk::$kind(hidden = true, decode_with = "common::decode::args", encode_with = "reply::encode")]
-        fn $name($($arg: $ty),+) -> $ret $body
-        common::bounded_endpoint!(@signature [$($doc)*] $kind $name($($arg: $ty),+) -> $ret);
-    };
-}
+use common::reply_endpoint as endpoint;
 
 // ---- records written by authorities ----
 

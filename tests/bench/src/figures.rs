@@ -72,7 +72,7 @@ pub struct StorageFigure {
     pub messages: u64,
     /// Envelope bytes as the canister counts them (ciphertext, nonce, keys), summed.
     pub envelope_bytes: u64,
-    /// Bytes of the message records (CBOR values) in the messages map, summed over a sample.
+    /// Bytes of the message records (stored values) in the messages map, summed over a sample.
     pub record_bytes_sample: u64,
     pub record_sample: u64,
     /// Size of the messages map's virtual memory (B-tree nodes and values).
