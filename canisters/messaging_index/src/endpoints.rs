@@ -2,6 +2,7 @@
 //! creation. Each checks everything before it changes anything.
 
 use crate::config;
+use crate::hex;
 use crate::creation::Creation;
 use crate::external_calls;
 use crate::state::ShardRecord;
@@ -68,9 +69,6 @@ pub fn commit_upload() -> Result<ShardWasm, IndexError> {
     Ok(meta)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// The install argument of a new shard: the index's authorities are the shard's authorities,
 /// and users register through this index.

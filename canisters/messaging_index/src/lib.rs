@@ -28,6 +28,11 @@ pub mod rollout;
 pub mod routing;
 pub mod wasm_store;
 
+/// Lower-case hex of a hash, for audit payloads and messages.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 mod config;
 mod endpoints;
 mod external_calls;

@@ -122,7 +122,7 @@ impl Rollout {
             (ShardStage::Starting, Outcome::Failed(e)) => ShardStage::Stuck { error: format!("start after upgrade: {e}") },
             (ShardStage::Verifying, Outcome::ModuleHash(Some(h))) if h == target => ShardStage::Done,
             (ShardStage::Verifying, Outcome::ModuleHash(h)) => {
-                ShardStage::Stuck { error: format!("runs module {} after the upgrade, not the target", h.map_or("none".into(), hex)) }
+                ShardStage::Stuck { error: format!("runs module {} after the upgrade, not the target", h.map_or("none".into(), |h| crate::hex(&h))) }
             }
             (ShardStage::Verifying, Outcome::Failed(e)) => ShardStage::Stuck { error: format!("status after upgrade: {e}") },
             (ShardStage::Restoring { error, .. }, Outcome::Ok) => ShardStage::RestartingOld { error },
@@ -139,9 +139,6 @@ impl Rollout {
     }
 }
 
-fn hex(bytes: Vec<u8>) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[cfg(test)]
 mod tests {

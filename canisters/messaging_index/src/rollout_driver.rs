@@ -4,6 +4,7 @@
 //! re-armed by `start` after every upgrade, so a rollout resumes where it was.
 
 use crate::external_calls;
+use crate::hex;
 use crate::rollout::{Rollout, ShardStage};
 use crate::state::RolloutRecord;
 use crate::storage::{read_state, with_state};
@@ -35,9 +36,6 @@ pub fn start(caller: Principal) -> Result<RolloutView, IndexError> {
     })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Arms the timer (at install, upgrade and when a rollout starts).
 pub fn arm_timer() {
